@@ -1,0 +1,56 @@
+/**
+ * How a publish reaches every process that has members in a room.
+ *
+ * The server calls `publish` for every event (from a client, the HTTP API or the ticker). The
+ * broker gives the event its room sequence number and hands it to `deliver` in every process
+ * that has opened the room, this one included; `deliver` does the local fan-out. The server
+ * tells the broker which rooms have local members (`roomOpened`/`roomClosed`), so a broker
+ * only listens for rooms it has to.
+ *
+ * The broker sees room names, numbers and bytes only: no sockets, no uWS types.
+ */
+
+/** An event before it has a sequence number. */
+export interface Publication {
+  room: string;
+  /** Server receive time, microseconds since the Unix epoch. */
+  timeUs: number;
+  text?: string | undefined;
+  data?: Uint8Array | undefined;
+  /** The publishing connection's id, '' for server-side publishes. */
+  connId: string;
+  /** Leave the publishing connection out of the fan-out (publish_no_self). */
+  excludeSelf: boolean;
+}
+
+/** An event with its room sequence number, as delivered to each process. */
+export interface SequencedPublication extends Publication {
+  seq: number;
+}
+
+/** Called for each publication that reaches this process, in room order. */
+export type Deliver = (publication: SequencedPublication) => void;
+
+/** The sequence number given to a publication; 0 when no process had the room open. */
+export type PublishResult = number | Promise<number>;
+
+/** A message bus between server processes. See the module comment. */
+export interface Broker {
+  /** A short name for logs and metrics ("memory", "redis"). */
+  readonly kind: string;
+  /** Connects (if needed) and starts handing publications to `deliver`. */
+  start(deliver: Deliver): Promise<void>;
+  /**
+   * Sequences and delivers a publication. In-process brokers deliver before returning and
+   * return the number; others return a promise.
+   */
+  publish(publication: Publication): PublishResult;
+  /** This process now has members in `room`. */
+  roomOpened(room: string): void;
+  /** This process has no members left in `room`; its state may go. */
+  roomClosed(room: string): void;
+  /** The last sequence number given in `room` (0 if none). */
+  lastSeq(room: string): number | Promise<number>;
+  /** Stops delivering and releases connections. */
+  close(): Promise<void>;
+}

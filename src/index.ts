@@ -1,0 +1,20 @@
+/**
+ * roomcast as a library: build and run a server from a config, or use the protocol codec.
+ */
+export { createMemoryBroker } from './broker/memory.js';
+export type { Broker, Deliver, Publication, PublishResult, SequencedPublication } from './broker/broker.js';
+export { configFrom, ConfigError, DEFAULTS, loadConfig, OPTIONS, type Config } from './config.js';
+export { createLogger, type Logger } from './log.js';
+export {
+  decodeMessage,
+  decodeServerMessage,
+  encodeClientMessage,
+  encodeMessage,
+  SUBPROTOCOLS,
+  type ClientMessage,
+  type Encoding,
+  type EventMessage,
+  type ServerMessage,
+} from './protocol/codec.js';
+export { CloseCode, ErrorCode, ProtocolError, shouldReconnect } from './protocol/errors.js';
+export { createServer, NativeAddonError, type RoomcastServer, type ServerDeps, type ServerStats } from './server/app.js';

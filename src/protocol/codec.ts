@@ -1,0 +1,222 @@
+/**
+ * Frames <-> messages, in both encodings. The only module that touches the generated protobufjs
+ * code; everything else works with the plain types exported here.
+ *
+ * Binary frames are protobuf. Text frames are the proto3 JSON mapping of the same message: the
+ * writer uses the generated `toObject` with the mapping's conversions (64-bit integers as
+ * strings, enums as names, bytes as base64, defaults omitted); the reader is the strict one in
+ * ./json.ts. The publish path has its own event encoders (one per encoding), since they run
+ * once per publish for every room.
+ */
+import protobuf from 'protobufjs/minimal.js';
+import { roomcast } from '../gen/roomcast.js';
+import { ErrorCode, ProtocolError } from './errors.js';
+import { JsonShapeError, readProto3Json } from './json.js';
+
+const v1 = roomcast.v1;
+
+/** The two frame encodings. `proto`: binary protobuf frames; `json`: proto3 JSON text frames. */
+export type Encoding = 'proto' | 'json';
+
+/** WebSocket subprotocol names, one per encoding. */
+export const SUBPROTOCOLS: Readonly<Record<Encoding, string>> = Object.freeze({
+  proto: 'roomcast.v1.proto',
+  json: 'roomcast.v1.json',
+});
+
+/** A client command (roomcast.v1.ClientMessage). */
+export type ClientMessage = roomcast.v1.ClientMessage.$Properties;
+/** A server message (roomcast.v1.ServerMessage). */
+export type ServerMessage = roomcast.v1.ServerMessage.$Properties;
+/** The name of a client command: the member set in ClientMessage's `command` oneof. */
+export type CommandName = NonNullable<roomcast.v1.ClientMessage['command']>;
+/** The name of a server message kind: the member set in ServerMessage's `kind` oneof. */
+export type ServerKind = NonNullable<roomcast.v1.ServerMessage['kind']>;
+/** A pushed room event (roomcast.v1.Event). */
+export type EventMessage = roomcast.v1.Event.$Properties;
+/** Bodies of the HTTP API. */
+export type PublishCommand = roomcast.v1.Publish.$Properties;
+export type PublishReply = roomcast.v1.PublishReply.$Properties;
+export type RoomList = roomcast.v1.RoomList.$Properties;
+export type ErrorMessage = roomcast.v1.Error.$Properties;
+
+/** Message types that travel on their own (frames and HTTP bodies). */
+const TYPES = {
+  ClientMessage: v1.ClientMessage,
+  ServerMessage: v1.ServerMessage,
+  Publish: v1.Publish,
+  PublishReply: v1.PublishReply,
+  RoomList: v1.RoomList,
+  Error: v1.Error,
+} as const;
+/** The name of a message type that can be encoded or decoded on its own. */
+export type TypeName = keyof typeof TYPES;
+
+const COMMANDS: ReadonlySet<string> = new Set<CommandName>(['echo', 'join', 'leave', 'publish', 'close']);
+
+/** A decoded client frame. `command` is undefined when the frame held no command we know. */
+export interface DecodedCommand {
+  id: number;
+  command: CommandName | undefined;
+  message: ClientMessage;
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes one client frame. Throws {@link ProtocolError}: MALFORMED_FRAME when the bytes are not
+ * a ClientMessage in the frame's encoding, UNKNOWN_COMMAND when they are but name no command
+ * this server knows (an unknown protobuf field, or an unknown top-level JSON key). In the
+ * second case `id` is still recovered when possible, see {@link readRequestId}.
+ */
+export function decodeClientFrame(bytes: Uint8Array, isBinary: boolean): DecodedCommand {
+  if (isBinary) {
+    let m: roomcast.v1.ClientMessage;
+    try {
+      m = v1.ClientMessage.decode(bytes);
+    } catch (err) {
+      throw new ProtocolError(ErrorCode.ERROR_CODE_MALFORMED_FRAME, `not a protobuf ClientMessage: ${(err as Error).message}`);
+    }
+    return { id: m.id, command: m.command, message: m };
+  }
+  const obj = parseJsonFrame(bytes);
+  let message: ClientMessage;
+  try {
+    message = readProto3Json('ClientMessage', obj) as ClientMessage;
+  } catch (err) {
+    if (err instanceof JsonShapeError && err.unknownTopLevelKey !== undefined) {
+      throw new ProtocolError(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND, `unknown command "${err.unknownTopLevelKey}"`);
+    }
+    throw new ProtocolError(ErrorCode.ERROR_CODE_MALFORMED_FRAME, `not a JSON ClientMessage: ${(err as Error).message}`);
+  }
+  let command: CommandName | undefined;
+  for (const key in message) {
+    if (COMMANDS.has(key)) command = key as CommandName;
+  }
+  return { id: message.id ?? 0, command, message };
+}
+
+function parseJsonFrame(bytes: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = textDecoder.decode(bytes);
+  } catch {
+    throw new ProtocolError(ErrorCode.ERROR_CODE_MALFORMED_FRAME, 'text frame is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ProtocolError(ErrorCode.ERROR_CODE_MALFORMED_FRAME, `not JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Best effort: the request id of a frame that failed to decode, so the error reply can carry it.
+ * Returns 0 when none can be found.
+ */
+export function readRequestId(bytes: Uint8Array, isBinary: boolean): number {
+  try {
+    if (isBinary) {
+      // Field 1, varint: the first key on the wire when present (protobuf writers emit in order).
+      if (bytes[0] !== 0x08) return 0;
+      const r = protobuf.Reader.create(bytes);
+      r.uint32();
+      return r.uint32();
+    }
+    const obj = JSON.parse(textDecoder.decode(bytes)) as { id?: unknown };
+    const id = typeof obj.id === 'string' ? Number(obj.id) : obj.id;
+    return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < 2 ** 32 ? id : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** proto3 JSON writer options for the generated toObject (empty lists are written as []). */
+const JSON_OPTIONS: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, json: true, arrays: true };
+
+/**
+ * Encodes any message of a known type: protobuf bytes, or a proto3 JSON string. Not for the
+ * publish path (see the event encoders below).
+ */
+export function encodeMessage(type: TypeName, message: object, encoding: Encoding): Uint8Array | string {
+  const T = TYPES[type] as unknown as ProtoType;
+  const bytes = T.encode(message).finish();
+  if (encoding === 'proto') return bytes;
+  // Through the wire form and back, so fields holding their default are left out as the
+  // protobuf encoder leaves them out (oneof members are kept): the canonical proto3 JSON.
+  return JSON.stringify(T.toObject(T.decode(bytes), JSON_OPTIONS));
+}
+
+/** Encodes a server message in the connection's encoding. */
+export function encodeServerMessage(message: ServerMessage, encoding: Encoding): Uint8Array | string {
+  return encodeMessage('ServerMessage', message, encoding);
+}
+
+/**
+ * Decodes any message of a known type from protobuf bytes or proto3 JSON text into a plain
+ * object: 64-bit integers become numbers (exact up to 2^53, which sequence numbers and
+ * microsecond times stay far below), bytes become Uint8Array, absent fields take their proto3
+ * defaults (0, '', false, []; oneof members and messages stay absent). Throws {@link ProtocolError}
+ * (MALFORMED_FRAME) on bad input.
+ */
+export function decodeMessage<T = Record<string, unknown>>(type: TypeName, frame: Uint8Array | string, isBinary: boolean): T {
+  const PT = TYPES[type] as unknown as ProtoType;
+  try {
+    if (isBinary) {
+      const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
+      return PT.toObject(PT.decode(bytes), { longs: Number, arrays: true, defaults: true }) as T;
+    }
+    const text = typeof frame === 'string' ? frame : textDecoder.decode(frame);
+    return readProto3Json(type, JSON.parse(text), { defaults: true }) as T;
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    throw new ProtocolError(ErrorCode.ERROR_CODE_MALFORMED_FRAME, `not a ${type}: ${(err as Error).message}`);
+  }
+}
+
+/** Encodes a client command (clients and tests). */
+export function encodeClientMessage(message: ClientMessage, encoding: Encoding): Uint8Array | string {
+  return encodeMessage('ClientMessage', message, encoding);
+}
+
+/** Decodes a server frame (clients and tests). */
+export function decodeServerMessage(frame: Uint8Array | string, isBinary: boolean): ServerMessage {
+  return decodeMessage<ServerMessage>('ServerMessage', frame, isBinary);
+}
+
+/** The parts of a pushed event, as the publish path has them. */
+export interface EventFields {
+  room: string;
+  seq: number;
+  timeUs: number;
+  text?: string | undefined;
+  data?: Uint8Array | undefined;
+  connId: string;
+}
+
+/** Encodes `ServerMessage{event}` as protobuf, once per publish. */
+export function encodeEventProto(e: EventFields): Uint8Array {
+  return v1.ServerMessage.encode({ event: e }).finish();
+}
+
+/**
+ * Encodes `ServerMessage{event}` as proto3 JSON, once per publish. Written by hand because it
+ * runs for every publish that has JSON subscribers; a unit test holds it equal to the generic
+ * writer.
+ */
+export function encodeEventJson(e: EventFields): string {
+  let s = `{"event":{"room":${JSON.stringify(e.room)}`;
+  if (e.seq !== 0) s += `,"seq":"${e.seq}"`;
+  if (e.timeUs !== 0) s += `,"timeUs":"${e.timeUs}"`;
+  if (e.text != null) s += `,"text":${JSON.stringify(e.text)}`;
+  else if (e.data != null) s += `,"data":"${Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64')}"`;
+  if (e.connId !== '') s += `,"connId":${JSON.stringify(e.connId)}`;
+  return `${s}}}`;
+}
+
+/** The subset of a generated message class this module uses. */
+interface ProtoType {
+  encode(message: object): protobuf.Writer;
+  decode(bytes: Uint8Array): object;
+  toObject(message: object, options: protobuf.IConversionOptions): Record<string, unknown>;
+}

@@ -1,0 +1,89 @@
+/**
+ * Which rooms have members on this process, and how many per encoding.
+ *
+ * A room is two uWS topics, one per encoding ("p:<room>" for protobuf members, "j:<room>" for
+ * JSON members), so a publish can encode once per encoding and make one native publish each.
+ * The counts come from uWS's subscription callback; nothing here polls. A room's entry exists
+ * exactly while it has members: created by the first subscribe, dropped by the last unsubscribe
+ * (including the implicit ones when a socket closes).
+ *
+ * No uWS types: this is fed topic names and counts, so it can be tested on its own.
+ */
+import type { Encoding } from '../protocol/codec.js';
+
+const PREFIX: Readonly<Record<Encoding, string>> = { proto: 'p:', json: 'j:' };
+
+/** The topic that carries `room` to members of one encoding. */
+export function topicFor(room: string, encoding: Encoding): string {
+  return PREFIX[encoding] + room;
+}
+
+/** A room with members on this process. */
+export interface RoomEntry {
+  readonly name: string;
+  readonly protoTopic: string;
+  readonly jsonTopic: string;
+  /** Members that take protobuf frames. */
+  proto: number;
+  /** Members that take JSON frames. */
+  json: number;
+}
+
+/** Told when a room gains its first member or loses its last one. */
+export interface RoomHooks {
+  opened(room: string): void;
+  closed(room: string): void;
+}
+
+/** The room table of one process. */
+export class Rooms {
+  private readonly entries = new Map<string, RoomEntry>();
+  private readonly hooks: RoomHooks;
+
+  constructor(hooks: RoomHooks) {
+    this.hooks = hooks;
+  }
+
+  /** Feeds one subscription change: `topic` now has `count` subscribers. */
+  topicCount(topic: string, count: number): void {
+    const encoding: Encoding | undefined = topic.startsWith(PREFIX.proto) ? 'proto' : topic.startsWith(PREFIX.json) ? 'json' : undefined;
+    if (encoding === undefined) return;
+    const name = topic.slice(2);
+    let entry = this.entries.get(name);
+    if (entry === undefined) {
+      if (count === 0) return;
+      entry = { name, protoTopic: topicFor(name, 'proto'), jsonTopic: topicFor(name, 'json'), proto: 0, json: 0 };
+      this.entries.set(name, entry);
+      entry[encoding] = count;
+      this.hooks.opened(name);
+      return;
+    }
+    entry[encoding] = count;
+    if (entry.proto + entry.json === 0) {
+      this.entries.delete(name);
+      this.hooks.closed(name);
+    }
+  }
+
+  /** The entry of a room with members, or undefined. */
+  get(room: string): RoomEntry | undefined {
+    return this.entries.get(room);
+  }
+
+  /** Rooms with members, largest first. */
+  list(): Array<{ name: string; members: number }> {
+    return [...this.entries.values()]
+      .map((e) => ({ name: e.name, members: e.proto + e.json }))
+      .sort((a, b) => b.members - a.members || (a.name < b.name ? -1 : 1));
+  }
+
+  /** Room names with members, in no particular order. */
+  names(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  /** How many rooms have members. */
+  get size(): number {
+    return this.entries.size;
+  }
+}

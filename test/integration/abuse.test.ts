@@ -1,0 +1,117 @@
+/**
+ * Bad input: each gets its documented error or close code, and the server keeps serving the
+ * other clients, losing nothing they were sent.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CloseCode, ErrorCode } from '../../src/protocol/errors.js';
+import { httpRequest, startServer, TestClient, type TestServer, withTimeout } from '../helpers.js';
+
+let srv: TestServer;
+let bystander: TestClient;
+let published = 0;
+
+before(async () => {
+  srv = await startServer({ maxBadFrames: 5, maxFrameBytes: 32 * 1024, maxPayloadBytes: 8 * 1024 });
+  bystander = await TestClient.connect(srv.url('/rooms/bystanders'), 'json');
+});
+after(async () => {
+  // Everything published to the bystander's room while others misbehaved arrived, in order.
+  const evs = await bystander.events('bystanders', published);
+  assert.deepEqual(evs.map((e) => e?.seq), Array.from({ length: published }, (_, i) => i + 1));
+  bystander.close();
+  await srv.close();
+});
+
+/** Publishes into the bystander's room from the HTTP API and checks the server still answers. */
+async function serverStillServes(): Promise<void> {
+  const res = await httpRequest(srv.http, 'POST', '/api/rooms/bystanders/publish', { body: JSON.stringify({ text: `after ${published}` }) });
+  assert.equal(res.status, 200);
+  published += 1;
+  const r = await bystander.request({ echo: { text: 'ok?' } });
+  assert.equal(r.echo?.text, 'ok?');
+}
+
+describe('malformed frames', () => {
+  it('malformed protobuf gets ERROR_CODE_MALFORMED_FRAME and the connection lives on', async () => {
+    const c = await TestClient.connect(srv.url(), 'proto');
+    c.ws.send(new Uint8Array([0x08, 0x05, 0x12, 0x50, 0x01])); // id 5, then field 2 claiming 80 bytes
+    const err = await c.waitFor((m) => m.error != null, 'error');
+    assert.equal(err.error?.code, ErrorCode.ERROR_CODE_MALFORMED_FRAME);
+    assert.equal(err.id, 5, 'the request id is recovered from a broken frame');
+    const ok = await c.request({ echo: { text: 'fine' } });
+    assert.equal(ok.echo?.text, 'fine');
+    c.close();
+    await serverStillServes();
+  });
+
+  it('malformed JSON, wrong types and unknown fields get ERROR_CODE_MALFORMED_FRAME naming the problem', async () => {
+    const c = await TestClient.connect(srv.url(), 'json');
+    const cases: Array<[number, string, RegExp]> = [
+      [0, '{"id": 101, "echo": ', /not JSON/], // unreadable JSON: no id to echo
+      [102, '{"id": 102, "join": {"room": 42}}', /join\.room: expected a string/],
+      [103, '{"id": 103, "join": {"room": "a", "colour": "red"}}', /join\.colour: unknown field/],
+      [104, '{"id": 104, "publish": {"room": "a", "text": "x", "data": "eA=="}}', /only one of payload/],
+      [105, '{"id": 105, "echo": {"data": "not base64!"}}', /expected base64/],
+      [0, '[1, 2, 3]', /expected an object/],
+    ];
+    for (const [id, frame, why] of cases) {
+      const before = c.received.length;
+      c.ws.send(frame);
+      const err = await c.waitFor((m) => c.received.indexOf(m) >= before && m.error != null, `error for ${frame}`);
+      assert.equal(err.error?.code, ErrorCode.ERROR_CODE_MALFORMED_FRAME, frame);
+      assert.match(err.error?.message ?? '', why);
+      assert.equal(err.id, id, 'the error carries the request id when it can be read');
+      // Good frames in between keep the connection under the bad-frame limit.
+      assert.equal((await c.request({ echo: { text: 'x' } })).echo?.text, 'x');
+    }
+    c.close();
+    await serverStillServes();
+  });
+
+  it('accepts the original proto field names in JSON too (exclude_self)', async () => {
+    const c = await TestClient.connect(srv.url('/rooms/snake'), 'json');
+    c.ws.send('{"id": 9, "publish": {"room": "snake", "text": "x", "exclude_self": true}}');
+    const r = await c.waitFor((m) => m.id === 9, 'reply');
+    assert.equal(r.publish?.seq, 1);
+    assert.equal(c.eventsSoFar('snake').length, 0, 'excluded from its own event');
+    c.close();
+  });
+
+  it(`closes with ${CloseCode.CLOSE_CODE_PROTOCOL_ABUSE} after maxBadFrames malformed frames in a row`, async () => {
+    const c = await TestClient.connect(srv.url(), 'proto');
+    for (let i = 0; i < 5; i++) c.ws.send(new Uint8Array([0xff, 0xff, 0xff]));
+    const closed = await withTimeout(c.closed, 5000, 'close');
+    assert.equal(closed.code, CloseCode.CLOSE_CODE_PROTOCOL_ABUSE);
+    assert.match(closed.reason, /5 malformed frames/);
+    assert.equal(c.received.filter((m) => m.error?.code === ErrorCode.ERROR_CODE_MALFORMED_FRAME).length, 4, 'an error for each frame before the last');
+    await serverStillServes();
+  });
+});
+
+describe('sizes', () => {
+  it(`a frame over maxFrameBytes closes with ${CloseCode.CLOSE_CODE_MESSAGE_TOO_BIG}`, async () => {
+    const c = await TestClient.connect(srv.url(), 'proto');
+    c.ws.send(new Uint8Array(32 * 1024 + 1));
+    const closed = await withTimeout(c.closed, 5000, 'close');
+    assert.equal(closed.code, CloseCode.CLOSE_CODE_MESSAGE_TOO_BIG);
+    assert.match(closed.reason, /exceeds maxFrameBytes/);
+    await serverStillServes();
+  });
+
+  it('a frame over twice maxFrameBytes is cut by uWS without a close frame (1006)', async () => {
+    const c = await TestClient.connect(srv.url(), 'proto');
+    c.ws.send(new Uint8Array(64 * 1024 + 1));
+    const closed = await withTimeout(c.closed, 5000, 'close');
+    assert.equal(closed.code, 1006);
+    await serverStillServes();
+  });
+
+  it('a payload over maxPayloadBytes in an acceptable frame gets ERROR_CODE_PAYLOAD_TOO_LARGE', async () => {
+    const c = await TestClient.connect(srv.url(), 'json');
+    const r = await c.request({ echo: { text: 'x'.repeat(8 * 1024 + 1) } });
+    assert.equal(r.error?.code, ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE);
+    c.close();
+    await serverStillServes();
+  });
+});

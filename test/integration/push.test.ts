@@ -1,0 +1,104 @@
+/**
+ * Server-side pushes and the slow-consumer policy.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CloseCode } from '../../src/protocol/errors.js';
+import { httpRequest, sleep, startServer, TestClient, withTimeout } from '../helpers.js';
+
+describe('ticker', () => {
+  it('pushes the server time into every non-empty room, and into no other', async () => {
+    const srv = await startServer({ tickMs: 50 });
+    try {
+      const a = await TestClient.connect(srv.url('/rooms/tick-a'), 'json');
+      const b = await TestClient.connect(srv.url('/rooms/tick-b'), 'proto');
+      const evsA = await a.events('tick-a', 3, 3000);
+      const evsB = await b.events('tick-b', 3, 3000);
+      for (const ev of [...evsA, ...evsB]) {
+        assert.equal(ev?.connId, '');
+        const shown = Date.parse(ev?.text ?? '');
+        assert.ok(Math.abs(shown - Date.now()) < 10_000, `tick text ${ev?.text} is the current time`);
+        assert.equal(Math.floor(Number(ev?.timeUs ?? 0) / 1000), shown, 'text and timeUs agree to the millisecond');
+      }
+      assert.deepEqual(evsA.slice(0, 3).map((e) => e?.seq), [1, 2, 3]);
+      assert.ok(a.received.every((m) => m.event == null || m.event.room === 'tick-a'), 'only its own room');
+      a.close();
+      b.close();
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('slow consumers', () => {
+  /** Publishes 16 KB events over HTTP until `until` resolves or `max` events went out. */
+  async function flood(http: string, room: string, until: Promise<unknown>, max: number, paceMs = 0): Promise<number> {
+    let done = false;
+    void until.then(() => (done = true));
+    const text = 'x'.repeat(16 * 1024);
+    let n = 0;
+    while (!done && n < max) {
+      await httpRequest(http, 'POST', `/api/rooms/${room}/publish`, { body: JSON.stringify({ text }) });
+      n += 1;
+      if (paceMs > 0) await sleep(paceMs);
+    }
+    return n;
+  }
+
+  it(`under "close", a client that stops reading is closed with ${CloseCode.CLOSE_CODE_SLOW_CONSUMER}; the others get everything`, async () => {
+    const srv = await startServer({ maxBackpressure: 256 * 1024, slowConsumerCheckMs: 50, maxPayloadBytes: 16 * 1024 + 16 });
+    try {
+      const slow = await TestClient.connect(srv.url('/rooms/firehose'), 'proto');
+      const fast = await TestClient.connect(srv.url('/rooms/firehose'), 'proto');
+      // Stop reading: the kernel buffers fill, then uWS's send buffer grows.
+      (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      // Paced so the buffer grows by less than half of maxBackpressure between two checks: the
+      // check (code 4000) acts before uWS's own cut-off at the full limit (1006).
+      const closing = (async () => {
+        while (srv.server.stats.slowConsumerCloses === 0) await sleep(10);
+      })();
+      const sent = await flood(srv.http, 'firehose', Promise.race([slow.closed, closing]), 3000, 5);
+      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      const closed = await withTimeout(slow.closed, 10_000, 'slow consumer close');
+      assert.equal(closed.code, CloseCode.CLOSE_CODE_SLOW_CONSUMER);
+      assert.match(closed.reason, /slow consumer/);
+      assert.equal(srv.server.stats.slowConsumerCloses, 1);
+      const evs = await fast.events('firehose', sent, 10_000);
+      assert.deepEqual(evs.map((e) => e?.seq), Array.from({ length: sent }, (_, i) => i + 1), 'the reading client lost nothing');
+      fast.close();
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('under "drop", a client that stops reading stays connected, and the gap shows in its sequence numbers', async () => {
+    const srv = await startServer({ maxBackpressure: 128 * 1024, slowConsumer: 'drop', slowConsumerCheckMs: 50, maxPayloadBytes: 16 * 1024 + 16 });
+    try {
+      const slow = await TestClient.connect(srv.url('/rooms/drops'), 'proto');
+      (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const episode = (async () => {
+        while (srv.server.stats.slowConsumerEpisodes === 0) await sleep(20);
+      })();
+      const sent = await flood(srv.http, 'drops', episode, 3000);
+      await sleep(100);
+      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      assert.ok(srv.server.stats.slowConsumerEpisodes >= 1, 'the episode was counted');
+      // Once it has caught up, it receives new events again, with a gap in seq before them.
+      let seen = -1;
+      while (seen !== slow.received.length) {
+        seen = slow.received.length;
+        await sleep(200);
+      }
+      const res = await httpRequest(srv.http, 'POST', '/api/rooms/drops/publish', { body: '{"text":"after"}' });
+      const last = Number((res.json() as { seq: string }).seq);
+      assert.equal(last, sent + 1);
+      const after = await slow.waitFor((m) => m.event?.text === 'after', 'the event after the episode', 10_000);
+      assert.equal(after.event?.seq, last);
+      const got = slow.eventsSoFar('drops').length;
+      assert.ok(got < last, `received ${got} of ${last}: some were dropped, and seq shows where`);
+      slow.close();
+    } finally {
+      await srv.close();
+    }
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * The wire codec: every message of the proto round-trips through the generated code in both
+ * encodings; the hand-written event encoders match the generic ones; the strict JSON reader
+ * refuses what the proto3 JSON mapping does not allow.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import descriptor from '../../src/gen/roomcast.json' with { type: 'json' };
+import { roomcast } from '../../src/gen/roomcast.js';
+import {
+  decodeClientFrame,
+  decodeServerMessage,
+  encodeEventJson,
+  encodeEventProto,
+  encodeServerMessage,
+  type EventFields,
+} from '../../src/protocol/codec.js';
+import { ErrorCode, ProtocolError } from '../../src/protocol/errors.js';
+import { JsonShapeError, readProto3Json } from '../../src/protocol/json.js';
+
+interface Field {
+  type: string;
+  id: number;
+  rule?: string;
+}
+interface TypeDesc {
+  fields?: Record<string, Field>;
+  oneofs?: Record<string, { oneof: string[] }>;
+  values?: Record<string, number>;
+}
+
+const types = (descriptor as unknown as { nested: { roomcast: { nested: { v1: { nested: Record<string, TypeDesc> } } } } }).nested.roomcast.nested.v1.nested;
+const messageNames = Object.keys(types).filter((n) => types[n]?.fields);
+const enumNames = Object.keys(types).filter((n) => types[n]?.values);
+
+interface GeneratedType {
+  encode(m: object): { finish(): Uint8Array };
+  decode(b: Uint8Array): object;
+  toObject(m: object, o: object): Record<string, unknown>;
+  fromObject(o: object): object;
+  verify(o: object): string | null;
+}
+const generated = roomcast.v1 as unknown as Record<string, GeneratedType>;
+
+/** A value for one field, different per field so swaps would show. */
+function sample(field: Field, name: string, depth: number): unknown {
+  const t = field.type;
+  if (enumNames.includes(t)) {
+    const values = Object.values(types[t]?.values ?? {});
+    return values[values.length - 1];
+  }
+  if (messageNames.includes(t)) return depth > 3 ? {} : samples(t, depth + 1)[0];
+  switch (t) {
+    case 'string':
+      return `${name} ✓ "quoted" \\ ${field.id}`;
+    case 'bytes':
+      return new Uint8Array([0, 255, field.id, 128, 62, 63]);
+    case 'bool':
+      return true;
+    case 'uint64':
+    case 'int64':
+      return 2 ** 52 + field.id;
+    default:
+      return 1000 + field.id;
+  }
+}
+
+/** Plain objects of message `name` with every field set: one per member of its largest oneof. */
+function samples(name: string, depth = 0): Array<Record<string, unknown>> {
+  const d = types[name] as TypeDesc;
+  const oneofs = Object.values(d.oneofs ?? {}).map((o) => o.oneof);
+  const inOneof = new Set(oneofs.flat());
+  const base: Record<string, unknown> = {};
+  for (const [fname, f] of Object.entries(d.fields ?? {})) {
+    if (inOneof.has(fname)) continue;
+    const v = sample(f, fname, depth);
+    base[fname] = f.rule === 'repeated' ? [v, v] : v;
+  }
+  const variants = Math.max(1, ...oneofs.map((o) => o.length));
+  return Array.from({ length: variants }, (_, i) => {
+    const obj = { ...base };
+    for (const members of oneofs) {
+      const member = members[i % members.length] as string;
+      obj[member] = sample((d.fields ?? {})[member] as Field, member, depth);
+    }
+    return obj;
+  });
+}
+
+/** Normalises decoded values (Buffer vs Uint8Array) for comparison. */
+function norm(v: unknown): unknown {
+  if (v instanceof Uint8Array) return [...v];
+  if (Array.isArray(v)) return v.map(norm);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
+  return v;
+}
+
+describe('every message round-trips through the generated code', () => {
+  it('the descriptor has the messages the server speaks', () => {
+    for (const n of ['ClientMessage', 'ServerMessage', 'Event', 'Error', 'Welcome', 'RoomList']) assert.ok(messageNames.includes(n), n);
+  });
+
+  for (const name of messageNames) {
+    it(`${name}: protobuf and proto3 JSON`, () => {
+      const T = generated[name] as GeneratedType;
+      for (const obj of samples(name)) {
+        assert.equal(T.verify(obj), null, `sample of ${name} verifies`);
+        const want = norm(obj);
+        // protobuf: encode -> decode -> plain object
+        const bytes = T.encode(obj).finish();
+        const back = T.toObject(T.decode(bytes), { longs: Number });
+        assert.deepEqual(norm(back), want, `${name} via protobuf`);
+        // proto3 JSON: the generated writer -> text -> our strict reader
+        const json = JSON.stringify(T.toObject(T.fromObject(obj), { longs: String, enums: String, bytes: String, json: true }));
+        const read = readProto3Json(name, JSON.parse(json));
+        assert.deepEqual(norm(read), want, `${name} via JSON: ${json}`);
+        // and what the reader produces encodes to the same protobuf bytes
+        assert.deepEqual([...T.encode(read).finish()], [...bytes], `${name}: JSON-read object encodes identically`);
+      }
+    });
+  }
+});
+
+describe('the publish-path event encoders', () => {
+  const events: EventFields[] = [
+    { room: 'lobby', seq: 1, timeUs: 1_790_000_000_000_123, text: 'hi', connId: 'abcd1234-1' },
+    { room: 'user:ada', seq: 2 ** 40, timeUs: 5, data: new Uint8Array([0, 1, 254, 255]), connId: '' },
+    { room: 'x', seq: 7, timeUs: 9, text: '', connId: 'n-2' },
+    { room: 'q', seq: 3, timeUs: 1, text: 'line\nbreak "quote" \u2028 ☃ \u0000', connId: '' },
+  ];
+  for (const e of events) {
+    it(`JSON and protobuf agree with the generic writer (${e.room})`, () => {
+      const viaGeneric = encodeServerMessage({ event: e }, 'json') as string;
+      assert.deepEqual(JSON.parse(encodeEventJson(e)), JSON.parse(viaGeneric));
+      assert.deepEqual([...encodeEventProto(e)], [...(encodeServerMessage({ event: e }, 'proto') as Uint8Array)]);
+      const fromJson = decodeServerMessage(encodeEventJson(e), false).event;
+      const fromProto = decodeServerMessage(encodeEventProto(e), true).event;
+      assert.deepEqual(norm(fromJson), norm(fromProto));
+      assert.equal(fromProto?.seq, e.seq);
+    });
+  }
+});
+
+describe('decodeClientFrame', () => {
+  const code = (fn: () => unknown): ErrorCode | undefined => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof ProtocolError) return err.code;
+      throw err;
+    }
+    return undefined;
+  };
+  const json = (s: string) => new TextEncoder().encode(s);
+
+  it('names the command of a good frame in both encodings', () => {
+    const bin = roomcast.v1.ClientMessage.encode({ id: 4, join: { room: 'a' } }).finish();
+    assert.equal(decodeClientFrame(bin, true).command, 'join');
+    const txt = decodeClientFrame(json('{"id":"4","publish":{"room":"a","text":"t","excludeSelf":true}}'), false);
+    assert.equal(txt.command, 'publish');
+    assert.equal(txt.id, 4, 'integers may be strings in proto3 JSON');
+    assert.equal(txt.message.publish?.excludeSelf, true);
+  });
+
+  it('refuses what proto3 JSON does not allow', () => {
+    const malformed = [
+      '{"id": 1.5}',
+      '{"id": -1}',
+      '{"id": 4294967296}',
+      '{"join": {"room": ["a"]}}',
+      '{"publish": {"room": "a", "excludeSelf": "yes"}}',
+      '{"echo": {"text": "a"}, "join": {"room": "a"}}',
+      '{"id": 1, "id": 2, "echo": {}, "echo": {}}'.replace(', "echo": {}, "echo": {}', ''),
+      'null',
+      '"just a string"',
+    ];
+    for (const m of malformed.slice(0, 6)) assert.equal(code(() => decodeClientFrame(json(m), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME, m);
+    assert.equal(code(() => decodeClientFrame(json(malformed[7] as string), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME);
+    assert.equal(code(() => decodeClientFrame(json(malformed[8] as string), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME);
+    assert.equal(code(() => decodeClientFrame(new Uint8Array([0xc3, 0x28]), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME, 'invalid UTF-8');
+  });
+
+  it('reports an unknown top-level key as an unknown command, not a malformed frame', () => {
+    assert.equal(code(() => decodeClientFrame(json('{"id": 3, "subscribe": {"room": "a"}}'), false)), ErrorCode.ERROR_CODE_UNKNOWN_COMMAND);
+  });
+
+  it('accepts null as "absent" and both spellings of field names', () => {
+    const r = decodeClientFrame(json('{"id": null, "publish": {"room": "a", "text": "x", "exclude_self": true, "data": null}}'), false);
+    assert.equal(r.id, 0);
+    assert.equal(r.message.publish?.excludeSelf, true);
+    assert.equal(r.message.publish?.data, undefined);
+  });
+
+  it('refuses invalid UTF-8 inside protobuf strings', () => {
+    // id 1, join { room: <0xff 0xfe> }
+    const bytes = new Uint8Array([0x08, 0x01, 0x1a, 0x04, 0x0a, 0x02, 0xff, 0xfe]);
+    assert.equal(code(() => decodeClientFrame(bytes, true)), ErrorCode.ERROR_CODE_MALFORMED_FRAME);
+  });
+
+  it('JsonShapeError paths name the field', () => {
+    assert.throws(() => readProto3Json('ClientMessage', { publish: { room: 5 } }), (e: unknown) => e instanceof JsonShapeError && /publish\.room/.test(e.message));
+  });
+});

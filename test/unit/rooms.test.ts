@@ -1,0 +1,69 @@
+/**
+ * The room table and the in-process broker, without sockets.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SequencedPublication } from '../../src/broker/broker.js';
+import { createMemoryBroker } from '../../src/broker/memory.js';
+import { Rooms, topicFor } from '../../src/server/rooms.js';
+
+describe('Rooms', () => {
+  it('opens a room on its first subscriber and closes it on its last, across both encodings', () => {
+    const events: string[] = [];
+    const rooms = new Rooms({ opened: (r) => events.push(`open ${r}`), closed: (r) => events.push(`close ${r}`) });
+    rooms.topicCount(topicFor('a', 'proto'), 1);
+    rooms.topicCount(topicFor('a', 'json'), 1);
+    rooms.topicCount(topicFor('a', 'proto'), 2);
+    assert.deepEqual(rooms.list(), [{ name: 'a', members: 3 }]);
+    assert.deepEqual(rooms.get('a'), { name: 'a', protoTopic: 'p:a', jsonTopic: 'j:a', proto: 2, json: 1 });
+    rooms.topicCount(topicFor('a', 'proto'), 0);
+    assert.equal(rooms.size, 1, 'a JSON member remains');
+    rooms.topicCount(topicFor('a', 'json'), 0);
+    assert.equal(rooms.size, 0);
+    assert.equal(rooms.get('a'), undefined);
+    assert.deepEqual(events, ['open a', 'close a']);
+  });
+
+  it('ignores topics it does not own, and zero counts for unknown rooms', () => {
+    const rooms = new Rooms({ opened: () => assert.fail('opened'), closed: () => assert.fail('closed') });
+    rooms.topicCount('other-topic', 3);
+    rooms.topicCount(topicFor('ghost', 'json'), 0);
+    assert.equal(rooms.size, 0);
+  });
+
+  it('room names may contain the prefix separator', () => {
+    const rooms = new Rooms({ opened: () => {}, closed: () => {} });
+    rooms.topicCount(topicFor('user:ada', 'json'), 1);
+    assert.deepEqual(rooms.list(), [{ name: 'user:ada', members: 1 }]);
+  });
+
+  it('lists largest rooms first', () => {
+    const rooms = new Rooms({ opened: () => {}, closed: () => {} });
+    rooms.topicCount('p:small', 1);
+    rooms.topicCount('p:big', 5);
+    rooms.topicCount('j:mid', 3);
+    assert.deepEqual(rooms.list().map((r) => r.name), ['big', 'mid', 'small']);
+  });
+});
+
+describe('memory broker', () => {
+  it('sequences per room, delivers synchronously, and forgets closed rooms', async () => {
+    const b = createMemoryBroker();
+    const got: SequencedPublication[] = [];
+    await b.start((p) => got.push(p));
+    const pub = (room: string) => b.publish({ room, timeUs: 1, text: 't', connId: '', excludeSelf: false });
+    assert.equal(pub('a'), 0, 'no one has the room open');
+    assert.equal(got.length, 0);
+    b.roomOpened('a');
+    b.roomOpened('b');
+    assert.deepEqual([pub('a'), pub('a'), pub('b'), pub('a')], [1, 2, 1, 3]);
+    assert.deepEqual(got.map((p) => `${p.room}${p.seq}`), ['a1', 'a2', 'b1', 'a3']);
+    assert.equal(b.lastSeq('a'), 3);
+    b.roomClosed('a');
+    assert.equal(b.lastSeq('a'), 0);
+    b.roomOpened('a');
+    assert.equal(pub('a'), 1, 'starts over');
+    await b.close();
+    assert.equal(pub('b'), 0, 'closed: delivers nothing');
+  });
+});
