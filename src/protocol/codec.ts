@@ -52,7 +52,7 @@ const TYPES = {
 /** The name of a message type that can be encoded or decoded on its own. */
 export type TypeName = keyof typeof TYPES;
 
-const COMMANDS: ReadonlySet<string> = new Set<CommandName>(['echo', 'join', 'leave', 'publish', 'close']);
+const COMMANDS: ReadonlySet<string> = new Set<CommandName>(['echo', 'join', 'leave', 'publish', 'close', 'connect', 'refresh', 'presence', 'presenceStats']);
 
 /** A decoded client frame. `command` is undefined when the frame held no command we know. */
 export interface DecodedCommand {

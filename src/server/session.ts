@@ -142,5 +142,7 @@ function dispatch(ctx: ServerContext, conn: Conn, ws: WebSocket<Conn>, cmd: Deco
     }
     case undefined:
       throw new ProtocolError(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND, 'unknown command: the frame names no command this server knows');
+    default:
+      throw new ProtocolError(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND, `command "${cmd.command}" is not supported by this server yet`);
   }
 }
