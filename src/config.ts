@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
-type Kind = 'int' | 'string' | 'bool' | 'enum';
+type Kind = 'int' | 'string' | 'bool' | 'enum' | 'list';
 
 /** One configuration option. */
 export interface OptionSpec {
@@ -45,6 +45,28 @@ export interface Config {
   logFormat: 'auto' | 'json' | 'pretty';
   allowJsFallback: boolean;
   shutdownGraceMs: number;
+  authSecret: string;
+  authPublicKeyFile: string;
+  authJwksFile: string;
+  authIssuer: string;
+  authAudience: string;
+  anonymous: 'auto' | 'allow' | 'deny';
+  authTimeoutMs: number;
+  anonymousJoin: string[];
+  anonymousPublish: string[];
+  userJoin: string[];
+  userPublish: string[];
+  presenceEvents: string[];
+  maxRoomsPerConnection: number;
+  rateLimitPerSec: number;
+  rateLimitBurst: number;
+  maxRateLimited: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  allowedOrigins: string[];
+  tlsCert: string;
+  tlsKey: string;
+  tlsPassphrase: string;
 }
 
 /** Every option, in the order `--help` and the README list them. */
@@ -65,6 +87,28 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'logFormat', kind: 'enum', values: ['auto', 'json', 'pretty'], doc: 'Log format; auto = pretty on a terminal, JSON otherwise.' },
   { key: 'allowJsFallback', kind: 'bool', doc: "Start even if uWebSockets.js' native addon failed to load (debugging only)." },
   { key: 'shutdownGraceMs', kind: 'int', min: 0, max: 600_000, doc: 'On SIGINT/SIGTERM, wait this long for connections to close.' },
+  { key: 'authSecret', kind: 'string', secret: true, doc: 'Shared secret for HS256 tokens (at least 32 bytes).' },
+  { key: 'authPublicKeyFile', kind: 'string', doc: 'PEM public key (RSA: RS256, EC P-256: ES256) that verifies tokens.' },
+  { key: 'authJwksFile', kind: 'string', doc: 'JWKS file (JSON) whose keys verify tokens (RS256/ES256).' },
+  { key: 'authIssuer', kind: 'string', doc: 'Required `iss` of tokens; empty = any.' },
+  { key: 'authAudience', kind: 'string', doc: 'Required `aud` of tokens; empty = any.' },
+  { key: 'anonymous', kind: 'enum', values: ['auto', 'allow', 'deny'], doc: 'Connections without a token: auto = allowed only when no token key is set.' },
+  { key: 'authTimeoutMs', kind: 'int', min: 100, max: 600_000, doc: 'Time to send `connect` when a token is required and none was in the URL.' },
+  { key: 'anonymousJoin', kind: 'list', doc: 'Rooms anonymous connections may join (names, `prefix*`, `*`).' },
+  { key: 'anonymousPublish', kind: 'list', doc: 'Rooms anonymous connections may publish to.' },
+  { key: 'userJoin', kind: 'list', doc: 'Rooms users may join when their token has no `rooms` claim.' },
+  { key: 'userPublish', kind: 'list', doc: 'Rooms users may publish to when their token has no `rooms` claim.' },
+  { key: 'presenceEvents', kind: 'list', doc: 'Rooms whose members get join/leave events (names, `prefix*`, `*`).' },
+  { key: 'maxRoomsPerConnection', kind: 'int', min: 1, max: 100_000, doc: 'Rooms one connection may be in.' },
+  { key: 'rateLimitPerSec', kind: 'int', min: 0, max: 1_000_000, doc: 'Frames per second one connection may send (token bucket); 0 = no limit.' },
+  { key: 'rateLimitBurst', kind: 'int', min: 1, max: 1_000_000, doc: 'Bucket size: frames a connection may send at once.' },
+  { key: 'maxRateLimited', kind: 'int', min: 1, max: 1_000_000, doc: 'Rate-limited frames in a row before the connection is closed (4501).' },
+  { key: 'maxConnections', kind: 'int', min: 0, max: 10_000_000, doc: 'Open connections in this process; 0 = no limit.' },
+  { key: 'maxConnectionsPerIp', kind: 'int', min: 0, max: 10_000_000, doc: 'Open connections from one address; 0 = no limit.' },
+  { key: 'allowedOrigins', kind: 'list', doc: 'Browser Origins allowed to connect; empty = any. Clients that send no Origin are not browsers and pass.' },
+  { key: 'tlsCert', kind: 'string', doc: 'PEM certificate file: serve wss:// and https:// (with tlsKey).' },
+  { key: 'tlsKey', kind: 'string', doc: 'PEM private key file for tlsCert.' },
+  { key: 'tlsPassphrase', kind: 'string', secret: true, doc: 'Passphrase of tlsKey, if it has one.' },
 ];
 
 /** Built-in defaults. */
@@ -85,6 +129,28 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   logFormat: 'auto',
   allowJsFallback: false,
   shutdownGraceMs: 5000,
+  authSecret: '',
+  authPublicKeyFile: '',
+  authJwksFile: '',
+  authIssuer: '',
+  authAudience: '',
+  anonymous: 'auto',
+  authTimeoutMs: 10_000,
+  anonymousJoin: ['*'],
+  anonymousPublish: ['*'],
+  userJoin: ['*'],
+  userPublish: ['*'],
+  presenceEvents: [],
+  maxRoomsPerConnection: 100,
+  rateLimitPerSec: 100,
+  rateLimitBurst: 200,
+  maxRateLimited: 100,
+  maxConnections: 100_000,
+  maxConnectionsPerIp: 1000,
+  allowedOrigins: [],
+  tlsCert: '',
+  tlsKey: '',
+  tlsPassphrase: '',
 });
 
 /** `maxPayloadBytes` -> `--max-payload-bytes`. */
@@ -119,6 +185,8 @@ function fieldSchema(o: OptionSpec): z.ZodType {
       return z.boolean();
     case 'enum':
       return z.enum(o.values as [string, ...string[]]);
+    case 'list':
+      return z.array(z.string().min(1));
   }
 }
 
@@ -131,6 +199,8 @@ function fromString(o: OptionSpec, raw: string, where: string): unknown {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${where}: expected an integer, got ${JSON.stringify(raw)}`);
       return Number(raw.trim());
     }
+    case 'list':
+      return raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
     case 'bool': {
       const v = raw.trim().toLowerCase();
       if (['1', 'true', 'yes', 'on', ''].includes(v)) return true;
@@ -241,6 +311,12 @@ export function finishConfig(merged: Config): Readonly<Config> {
   }
   if (tickMs !== 0 && tickMs < 10) problems.push(`tickMs (${tickMs}) must be 0 (off) or at least 10`);
   if (merged.apiKey !== '' && merged.apiKey.length < 16) problems.push('apiKey must be at least 16 characters (or empty for none)');
+  const keys = [merged.authSecret && 'authSecret', merged.authPublicKeyFile && 'authPublicKeyFile', merged.authJwksFile && 'authJwksFile'].filter(Boolean);
+  if (keys.length > 1) problems.push(`set only one of ${keys.join(', ')}: each is a complete way to verify tokens`);
+  if (merged.authSecret !== '' && Buffer.byteLength(merged.authSecret) < 32) problems.push('authSecret must be at least 32 bytes (HS256 needs a key as long as its hash)');
+  if (merged.anonymous === 'deny' && keys.length === 0) problems.push('anonymous is "deny" but no authSecret, authPublicKeyFile or authJwksFile is set: nobody could connect');
+  if ((merged.tlsCert === '') !== (merged.tlsKey === '')) problems.push('tlsCert and tlsKey go together: set both or neither');
+  if (merged.rateLimitPerSec > 0 && merged.rateLimitBurst < 1) problems.push('rateLimitBurst must be at least 1');
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   return Object.freeze({ ...merged });
 }
@@ -264,7 +340,7 @@ export function configFrom(overrides: Partial<Config> = {}): Readonly<Config> {
 /** The `--help` text. */
 export function usage(): string {
   const rows = OPTIONS.map((o) => {
-    const type = o.kind === 'enum' ? (o.values ?? []).join('|') : o.kind === 'bool' ? '' : `<${o.kind}>`;
+    const type = o.kind === 'enum' ? (o.values ?? []).join('|') : o.kind === 'bool' ? '' : o.kind === 'list' ? '<a,b,...>' : `<${o.kind}>`;
     const def = o.secret ? '' : ` (default: ${JSON.stringify(DEFAULTS[o.key])})`;
     return `  ${`${flagName(o.key)} ${type}`.padEnd(38)} ${o.doc}${def}\n  ${''.padEnd(38)} env ${envName(o.key)}`;
   });

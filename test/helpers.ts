@@ -130,7 +130,7 @@ export class TestClient {
   }
 
   /** Resolves with the first message (already received or future) that matches. */
-  waitFor(pred: (m: ServerMessage) => boolean, what = 'a message', ms = 5000): Promise<ServerMessage> {
+  waitFor(pred: (m: ServerMessage) => boolean, what = "a message", ms = Number(process.env.WAIT_MS ?? 5000)): Promise<ServerMessage> {
     const seen = this.received.find(pred);
     if (seen) return Promise.resolve(seen);
     return withTimeout(new Promise<ServerMessage>((resolve) => this.waiters.push({ pred, resolve })), ms, what);
@@ -200,4 +200,24 @@ export function refusedUpgrade(url: string, protocols: string[] = []): Promise<{
     5000,
     `refused handshake to ${url}`,
   );
+}
+
+/** Opens a connection the server is expected to close before any Welcome; returns the close. */
+export async function closedOnConnect(url: string, protocols: string[] = [], options: WebSocket.ClientOptions = {}): Promise<{ code: number; reason: string; messages: number }> {
+  const ws = new WebSocket(url, protocols, options);
+  let messages = 0;
+  ws.on('message', () => (messages += 1));
+  ws.on('error', () => {});
+  const closed = await withTimeout(
+    new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
+    5000,
+    `close of ${url}`,
+  );
+  return { ...closed, messages };
+}
+
+/** Signs an HS256 test token. `expiresIn` is a jose time span ("1h", "2s") or absolute seconds. */
+export async function hsToken(secret: string, claims: Record<string, unknown>, expiresIn: string | number = '1h'): Promise<string> {
+  const { SignJWT } = await import('jose');
+  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(secret));
 }

@@ -19,6 +19,8 @@ export interface Publication {
   data?: Uint8Array | undefined;
   /** The publishing connection's id, '' for server-side publishes. */
   connId: string;
+  /** The publishing user's id, '' for server-side and anonymous publishes. */
+  userId: string;
   /** Leave the publishing connection out of the fan-out (publish_no_self). */
   excludeSelf: boolean;
 }
@@ -31,6 +33,22 @@ export interface SequencedPublication extends Publication {
 /** Called for each publication that reaches this process, in room order. */
 export type Deliver = (publication: SequencedPublication) => void;
 
+/** A join or leave in a room that has presence events on. Not sequenced. */
+export interface PresenceNotice {
+  room: string;
+  action: 'join' | 'leave';
+  userId: string;
+  connId: string;
+}
+
+/** What a broker hands to the server. */
+export interface BrokerHandlers {
+  /** Fans a sequenced publication out to this process's members. */
+  deliver: Deliver;
+  /** Fans a presence notice out to this process's members. */
+  presence(notice: PresenceNotice): void;
+}
+
 /** The sequence number given to a publication; 0 when no process had the room open. */
 export type PublishResult = number | Promise<number>;
 
@@ -38,13 +56,15 @@ export type PublishResult = number | Promise<number>;
 export interface Broker {
   /** A short name for logs and metrics ("memory", "redis"). */
   readonly kind: string;
-  /** Connects (if needed) and starts handing publications to `deliver`. */
-  start(deliver: Deliver): Promise<void>;
+  /** Connects (if needed) and starts handing publications and notices to `handlers`. */
+  start(handlers: BrokerHandlers): Promise<void>;
   /**
    * Sequences and delivers a publication. In-process brokers deliver before returning and
    * return the number; others return a promise.
    */
   publish(publication: Publication): PublishResult;
+  /** Delivers a presence notice to every process with the room open. */
+  announce(notice: PresenceNotice): void;
   /** This process now has members in `room`. */
   roomOpened(room: string): void;
   /** This process has no members left in `room`; its state may go. */

@@ -2,24 +2,28 @@
  * The default broker: one process, no network. Sequence numbers live in a map that holds an
  * entry only while the room has members.
  */
-import type { Broker, Deliver, Publication } from './broker.js';
+import type { Broker, BrokerHandlers, PresenceNotice, Publication } from './broker.js';
 
 class MemoryBroker implements Broker {
   readonly kind = 'memory';
-  private deliver: Deliver | undefined;
+  private handlers: BrokerHandlers | undefined;
   private readonly seqs = new Map<string, number>();
 
-  async start(deliver: Deliver): Promise<void> {
-    this.deliver = deliver;
+  async start(handlers: BrokerHandlers): Promise<void> {
+    this.handlers = handlers;
   }
 
   publish(p: Publication): number {
     const last = this.seqs.get(p.room);
-    if (last === undefined || this.deliver === undefined) return 0;
+    if (last === undefined || this.handlers === undefined) return 0;
     const seq = last + 1;
     this.seqs.set(p.room, seq);
-    this.deliver({ ...p, seq });
+    this.handlers.deliver({ ...p, seq });
     return seq;
+  }
+
+  announce(notice: PresenceNotice): void {
+    if (this.seqs.has(notice.room)) this.handlers?.presence(notice);
   }
 
   roomOpened(room: string): void {
@@ -35,7 +39,7 @@ class MemoryBroker implements Broker {
   }
 
   async close(): Promise<void> {
-    this.deliver = undefined;
+    this.handlers = undefined;
     this.seqs.clear();
   }
 }

@@ -18,6 +18,11 @@ const v1 = roomcast.v1;
 /** The two frame encodings. `proto`: binary protobuf frames; `json`: proto3 JSON text frames. */
 export type Encoding = 'proto' | 'json';
 
+/** Presence event actions (proto enum roomcast.v1.PresenceAction). */
+export const PresenceAction = v1.PresenceAction;
+/** A presence event action. */
+export type PresenceAction = roomcast.v1.PresenceAction;
+
 /** WebSocket subprotocol names, one per encoding. */
 export const SUBPROTOCOLS: Readonly<Record<Encoding, string>> = Object.freeze({
   proto: 'roomcast.v1.proto',
@@ -39,6 +44,12 @@ export type PublishCommand = roomcast.v1.Publish.$Properties;
 export type PublishReply = roomcast.v1.PublishReply.$Properties;
 export type RoomList = roomcast.v1.RoomList.$Properties;
 export type ErrorMessage = roomcast.v1.Error.$Properties;
+export type ConnectionList = roomcast.v1.ConnectionList.$Properties;
+export type DisconnectRequest = roomcast.v1.DisconnectRequest.$Properties;
+export type RemoveRequest = roomcast.v1.RemoveRequest.$Properties;
+export type AffectedReply = roomcast.v1.AffectedReply.$Properties;
+export type PresenceReply = roomcast.v1.PresenceReply.$Properties;
+export type PresenceStatsReply = roomcast.v1.PresenceStatsReply.$Properties;
 
 /** Message types that travel on their own (frames and HTTP bodies). */
 const TYPES = {
@@ -48,6 +59,12 @@ const TYPES = {
   PublishReply: v1.PublishReply,
   RoomList: v1.RoomList,
   Error: v1.Error,
+  ConnectionList: v1.ConnectionList,
+  DisconnectRequest: v1.DisconnectRequest,
+  RemoveRequest: v1.RemoveRequest,
+  AffectedReply: v1.AffectedReply,
+  PresenceReply: v1.PresenceReply,
+  PresenceStatsReply: v1.PresenceStatsReply,
 } as const;
 /** The name of a message type that can be encoded or decoded on its own. */
 export type TypeName = keyof typeof TYPES;
@@ -192,6 +209,7 @@ export interface EventFields {
   text?: string | undefined;
   data?: Uint8Array | undefined;
   connId: string;
+  userId: string;
 }
 
 /** Encodes `ServerMessage{event}` as protobuf, once per publish. */
@@ -211,6 +229,7 @@ export function encodeEventJson(e: EventFields): string {
   if (e.text != null) s += `,"text":${JSON.stringify(e.text)}`;
   else if (e.data != null) s += `,"data":"${Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64')}"`;
   if (e.connId !== '') s += `,"connId":${JSON.stringify(e.connId)}`;
+  if (e.userId !== '') s += `,"userId":${JSON.stringify(e.userId)}`;
   return `${s}}}`;
 }
 

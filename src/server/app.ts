@@ -1,29 +1,32 @@
 /**
- * Builds a roomcast server: the uWS app, its WebSocket routes and HTTP API, the broker, the
- * ticker and the slow-consumer check, and an orderly shutdown.
+ * Builds a roomcast server: the uWS app (TLS when configured), its WebSocket routes and HTTP
+ * API, the broker and presence store, the ticker and the slow-consumer check, and an orderly
+ * shutdown.
  */
-import type { us_listen_socket, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import type { Broker } from '../broker/broker.js';
 import { createMemoryBroker } from '../broker/memory.js';
+import type { PresenceStore } from '../broker/presence.js';
+import { createMemoryPresence } from '../broker/presence-memory.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { ServerMessage } from '../protocol/codec.js';
 import { CloseCode } from '../protocol/errors.js';
+import { registerAdminRoutes } from './admin.js';
+import { createAuthenticator } from './auth.js';
 import { type Conn, Connections } from './connections.js';
-import { nowUs, type ServerContext } from './context.js';
-import { createFanout, type FanoutStats } from './fanout.js';
+import { closeConn, nowUs, type ServerContext } from './context.js';
+import { createFanout } from './fanout.js';
 import { registerHttpRoutes } from './http.js';
+import { applyIdentity, armAuthDeadline, countAuthFailure, forgetIdentity } from './identity.js';
+import { joinRoom, leaveAll } from './membership.js';
+import { createMetrics, registerMetricsRoute } from './metrics.js';
+import { canJoin, type Identity, RoomPatterns } from './permissions.js';
 import { Rooms } from './rooms.js';
-import { joinRoom, onMessage, send } from './session.js';
-import { upgrade } from './upgrade.js';
+import { onMessage, send, sendLater } from './session.js';
+import { createStats, type Stats } from './stats.js';
+import { checkLimits, refusalFor, upgrade } from './upgrade.js';
 import { fallbackMessage, isNativeUws, uWS } from './uws.js';
-
-/** Counters a running server keeps. */
-export interface ServerStats extends FanoutStats {
-  /** Connections closed for falling behind (code 4000). */
-  slowConsumerCloses: number;
-  /** Times a connection was found over maxBackpressure under the `drop` policy. */
-  slowConsumerEpisodes: number;
-}
 
 /** A roomcast server. */
 export interface RoomcastServer {
@@ -33,8 +36,10 @@ export interface RoomcastServer {
   close(): Promise<void>;
   /** The bound port (after listen). */
   readonly port: number;
+  /** Whether it serves wss:// and https://. */
+  readonly tls: boolean;
   /** Live counters. */
-  readonly stats: Readonly<ServerStats>;
+  readonly stats: Readonly<Stats>;
   /** Open connections on this process. */
   readonly connectionCount: number;
 }
@@ -44,6 +49,8 @@ export interface ServerDeps {
   log: Logger;
   /** Defaults to the in-process broker. */
   broker?: Broker;
+  /** Defaults to the in-process presence store. */
+  presence?: PresenceStore;
 }
 
 /** Thrown when the native uWebSockets.js addon is missing and the config does not allow that. */
@@ -54,7 +61,15 @@ export class NativeAddonError extends Error {
   }
 }
 
-/** Creates a server from a validated config. Nothing listens until `listen()`. */
+function createApp(config: Readonly<Config>): TemplatedApp {
+  if (config.tlsCert === '') return uWS.App();
+  return uWS.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey, passphrase: config.tlsPassphrase });
+}
+
+/**
+ * Creates a server from a validated config. Reads key and certificate files now (so a bad path
+ * fails here); nothing listens until `listen()`.
+ */
 export function createServer(config: Readonly<Config>, deps: ServerDeps): RoomcastServer {
   if (!isNativeUws()) {
     if (!config.allowJsFallback) throw new NativeAddonError();
@@ -62,15 +77,17 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
   }
   const log = deps.log;
   const broker = deps.broker ?? createMemoryBroker();
-  const app = uWS.App();
+  const presence = deps.presence ?? createMemoryPresence();
+  const auth = createAuthenticator(config);
+  const app = createApp(config);
   const conns = new Connections();
+  const stats = createStats();
   const rooms = new Rooms({
     opened: (room) => broker.roomOpened(room),
     closed: (room) => broker.roomClosed(room),
   });
-  const fanout = createFanout(app, rooms, conns);
-  const stats: ServerStats = Object.assign(fanout.stats, { slowConsumerCloses: 0, slowConsumerEpisodes: 0 });
-  const ctx: ServerContext = { config, log, app, broker, rooms, conns, fanout: stats };
+  const ctx: ServerContext = { config, log, app, broker, presence, auth, rooms, conns, stats, presenceRooms: new RoomPatterns(config.presenceEvents) };
+  const handlers = createFanout(app, rooms, conns, stats);
 
   const behavior = (withRoom: boolean): WebSocketBehavior<Conn> => ({
     // Frames up to twice the limit reach us and get a 1009 with a reason; beyond that uWS drops
@@ -87,27 +104,31 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     subscription: (_ws, topic, newCount) => rooms.topicCount(Buffer.from(topic).toString('latin1'), newCount),
     close: (ws, code) => {
       const conn = ws.getUserData();
+      const registered = ctx.conns.get(conn.id) === conn;
       conns.delete(conn);
-      conn.rooms.clear();
+      if (!registered) return;
+      forgetIdentity(conn);
+      leaveAll(ctx, conn);
       if (log.isLevelEnabled('debug')) log.debug({ conn: conn.id, code }, 'closed');
     },
   });
   app.ws('/ws', behavior(false));
   app.ws('/rooms/:room', behavior(true));
+  const registry = createMetrics(ctx);
+  registerMetricsRoute(ctx, app, registry);
+  registerAdminRoutes(ctx, app);
   registerHttpRoutes(ctx, app);
 
   let listenSocket: us_listen_socket | undefined;
   let port = 0;
   const timers: NodeJS.Timeout[] = [];
 
-  const startTimers = (): void => {
-    if (config.tickMs > 0) timers.push(setInterval(() => tick(ctx), config.tickMs));
-    timers.push(setInterval(() => checkSlowConsumers(ctx, stats), config.slowConsumerCheckMs));
-  };
-
   return {
     get port() {
       return port;
+    },
+    get tls() {
+      return config.tlsCert !== '';
     },
     get stats() {
       return stats;
@@ -116,7 +137,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
       return conns.size;
     },
     async listen() {
-      await broker.start(fanout.deliver);
+      await broker.start(handlers);
       await new Promise<void>((resolve, reject) => {
         app.listen(config.host, config.port, (socket) => {
           if (socket === false) {
@@ -128,8 +149,9 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
           resolve();
         });
       });
-      startTimers();
-      log.info({ host: config.host, port, broker: broker.kind }, 'listening');
+      if (config.tickMs > 0) timers.push(setInterval(() => tick(ctx), config.tickMs));
+      timers.push(setInterval(() => checkSlowConsumers(ctx), config.slowConsumerCheckMs));
+      log.info({ host: config.host, port, tls: config.tlsCert !== '', broker: broker.kind, auth: auth.enabled ? (auth.required ? 'required' : 'optional') : 'off' }, 'listening');
       return port;
     },
     async close() {
@@ -143,6 +165,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
       // Present in uWS.js v20.30 but missing from its type definitions.
       (app as typeof app & { close(): void }).close();
       await broker.close();
+      await presence.close();
       log.info('closed');
     },
   };
@@ -151,29 +174,66 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
 function onOpen(ctx: ServerContext, ws: WebSocket<Conn>): void {
   const conn = ws.getUserData();
   conn.ws = ws;
-  ctx.conns.add(conn);
-  const welcome = (rooms: Array<{ room: string; seq: number }>): void => {
-    send(conn, { welcome: { connId: conn.id, rooms, maxPayloadBytes: ctx.config.maxPayloadBytes } });
-  };
-  if (conn.urlRoom === undefined) {
-    welcome([]);
+  const refusal = conn.refusal ?? checkLimits(ctx, conn.remoteAddress);
+  if (refusal !== undefined) {
+    closeConn(ctx, conn, refusal.code, refusal.reason, refusal.why);
     return;
   }
+  ctx.conns.add(conn);
+  ctx.stats.connectionsOpened += 1;
+  const token = conn.urlToken;
+  if (token === undefined) {
+    welcome(ctx, conn);
+    return;
+  }
+  conn.urlToken = undefined;
+  conn.authPending = true;
+  ctx.auth.verify(token).then(
+    (identity) => {
+      conn.authPending = false;
+      if (!conn.closed) ws.cork(() => welcome(ctx, conn, identity));
+    },
+    (err: unknown) => {
+      conn.authPending = false;
+      countAuthFailure(ctx, err);
+      const r = refusalFor(err);
+      if (!conn.closed) ws.cork(() => closeConn(ctx, conn, r.code, r.reason, r.why));
+    },
+  );
+}
+
+/**
+ * Finishes opening a connection: its identity (if any), the URL room, the Welcome. A connection
+ * without an identity must send `connect` before the deadline.
+ */
+function welcome(ctx: ServerContext, conn: Conn, verified?: Identity): void {
+  const identity = verified ?? conn.identity;
+  if (identity === undefined) armAuthDeadline(ctx, conn);
+  else applyIdentity(ctx, conn, identity);
+  const message = (rooms: Array<{ room: string; seq: number }>): ServerMessage => ({
+    welcome: { connId: conn.id, rooms, maxPayloadBytes: ctx.config.maxPayloadBytes, userId: identity?.userId ?? '', authRequired: identity === undefined },
+  });
   const room = conn.urlRoom;
-  const seq = joinRoom(ctx, conn, ws, room);
-  if (typeof seq === 'number') welcome([{ room, seq }]);
+  if (room === undefined || identity === undefined) {
+    send(conn, message([]));
+    return;
+  }
+  if (!canJoin(identity, room)) {
+    closeConn(ctx, conn, CloseCode.CLOSE_CODE_POLICY, `may not join room "${room}"`, 'policy');
+    return;
+  }
+  const seq = joinRoom(ctx, conn, room);
+  if (typeof seq === 'number') send(conn, message([{ room, seq }]));
   else {
     seq.then(
-      (s) => {
-        if (!conn.closed) ws.cork(() => welcome([{ room, seq: s }]));
-      },
+      (s) => sendLater(conn, message([{ room, seq: s }])),
       (err: unknown) => {
         ctx.log.error({ err, conn: conn.id }, 'broker failed on join');
-        if (!conn.closed) ws.end(1011, 'broker unavailable');
+        if (!conn.closed) conn.ws?.cork(() => closeConn(ctx, conn, CloseCode.CLOSE_CODE_INTERNAL_ERROR, 'broker unavailable', 'internal'));
       },
     );
   }
-  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ conn: conn.id, encoding: conn.encoding, room }, 'open');
+  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ conn: conn.id, encoding: conn.encoding, room, user: identity.userId }, 'open');
 }
 
 /** Pushes the server time into every room with members (the tutorial's ticker). */
@@ -181,7 +241,7 @@ function tick(ctx: ServerContext): void {
   const timeUs = nowUs();
   const text = new Date(Math.floor(timeUs / 1000)).toISOString();
   for (const room of ctx.rooms.names()) {
-    const r = ctx.broker.publish({ room, timeUs, text, connId: '', excludeSelf: false });
+    const r = ctx.broker.publish({ room, timeUs, text, connId: '', userId: '', excludeSelf: false });
     if (typeof r !== 'number') r.catch((err: unknown) => ctx.log.warn({ err, room }, 'tick publish failed'));
   }
 }
@@ -192,8 +252,8 @@ function tick(ctx: ServerContext): void {
  * `drop`, one at the limit is missing messages (uWS skips it), which is counted and logged once
  * per episode. One native call per connection per check, off the publish path.
  */
-function checkSlowConsumers(ctx: ServerContext, stats: ServerStats): void {
-  const { maxBackpressure, slowConsumer } = ctx.config;
+function checkSlowConsumers(ctx: ServerContext): void {
+  const { maxBackpressure, slowConsumer, maxFrameBytes } = ctx.config;
   const closeAt = maxBackpressure / 2;
   for (const conn of ctx.conns.values()) {
     const ws = conn.ws;
@@ -201,14 +261,13 @@ function checkSlowConsumers(ctx: ServerContext, stats: ServerStats): void {
     const buffered = ws.getBufferedAmount();
     if (slowConsumer === 'close') {
       if (buffered > closeAt) {
-        stats.slowConsumerCloses += 1;
         ctx.log.info({ conn: conn.id, buffered }, 'closing slow consumer');
-        ws.end(CloseCode.CLOSE_CODE_SLOW_CONSUMER, 'slow consumer: send buffer over limit');
+        closeConn(ctx, conn, CloseCode.CLOSE_CODE_SLOW_CONSUMER, 'slow consumer: send buffer over limit', 'slow_consumer');
       }
-    } else if (buffered >= maxBackpressure - ctx.config.maxFrameBytes) {
+    } else if (buffered >= maxBackpressure - maxFrameBytes) {
       if (!conn.slow) {
         conn.slow = true;
-        stats.slowConsumerEpisodes += 1;
+        ctx.stats.slowConsumerEpisodes += 1;
         ctx.log.info({ conn: conn.id, buffered }, 'slow consumer: messages are being dropped');
       }
     } else {

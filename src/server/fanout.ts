@@ -7,23 +7,14 @@
  * socket); the other encoding's topic goes through `app.publish` (the sender is not in it).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { Deliver, SequencedPublication } from '../broker/broker.js';
-import { encodeEventJson, encodeEventProto } from '../protocol/codec.js';
+import type { BrokerHandlers, PresenceNotice, SequencedPublication } from '../broker/broker.js';
+import { encodeEventJson, encodeEventProto, encodeServerMessage, PresenceAction } from '../protocol/codec.js';
 import type { Connections } from './connections.js';
 import type { Rooms } from './rooms.js';
+import type { Stats } from './stats.js';
 
-/** Counters the fan-out keeps (read by metrics and tests). */
-export interface FanoutStats {
-  /** Publications that reached this process and had local members. */
-  publications: number;
-  /** Frames handed to uWS times their subscriber count: messages sent to sockets. */
-  deliveries: number;
-}
-
-/** Builds the `deliver` function a broker calls for every publication. */
-export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections): { deliver: Deliver; stats: FanoutStats } {
-  const stats: FanoutStats = { publications: 0, deliveries: 0 };
-
+/** Builds the handlers a broker calls for every publication and presence notice. */
+export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections, stats: Stats): BrokerHandlers {
   const deliver = (p: SequencedPublication): void => {
     const room = rooms.get(p.room);
     if (room === undefined) return;
@@ -39,17 +30,38 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
       const frame = encodeEventProto(p);
       if (senderWs !== undefined && sender?.encoding === 'proto') senderWs.publish(room.protoTopic, frame, true);
       else app.publish(room.protoTopic, frame, true);
+      stats.bytesOut += frame.length * protoCount;
     }
     if (jsonCount > 0) {
-      const frame = encodeEventJson(p);
+      // Converted once here rather than by uWS on every publish call; also gives the byte count.
+      const frame = Buffer.from(encodeEventJson(p));
       if (senderWs !== undefined && sender?.encoding === 'json') senderWs.publish(room.jsonTopic, frame, false);
       else app.publish(room.jsonTopic, frame, false);
+      stats.bytesOut += frame.length * jsonCount;
     }
-    if (protoCount + jsonCount > 0) {
+    const recipients = protoCount + jsonCount;
+    if (recipients > 0) {
       stats.publications += 1;
-      stats.deliveries += protoCount + jsonCount;
+      stats.deliveries += recipients;
+      stats.observeFanout(recipients);
     }
   };
 
-  return { deliver, stats };
+  const presence = (n: PresenceNotice): void => {
+    const room = rooms.get(n.room);
+    if (room === undefined) return;
+    const message = {
+      presenceEvent: {
+        room: n.room,
+        action: n.action === 'join' ? PresenceAction.PRESENCE_ACTION_JOIN : PresenceAction.PRESENCE_ACTION_LEAVE,
+        userId: n.userId,
+        connId: n.connId,
+      },
+    };
+    if (room.proto > 0) app.publish(room.protoTopic, encodeServerMessage(message, 'proto'), true);
+    if (room.json > 0) app.publish(room.jsonTopic, encodeServerMessage(message, 'json'), false);
+    stats.presenceEvents += 1;
+  };
+
+  return { deliver, presence };
 }

@@ -1,5 +1,6 @@
 /**
- * The HTTP API for backends: publish into a room, list rooms, health.
+ * The HTTP side: a small request wrapper over uWS (body, auth, encodings, errors) and the core
+ * routes (publish, room list, health). Admin routes live in admin.ts, /metrics in metrics.ts.
  *
  * Bodies are roomcast.v1 messages: proto3 JSON by default, protobuf with
  * `Content-Type: application/x-protobuf`. Replies use protobuf when the request's Accept header
@@ -11,12 +12,14 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { decodeMessage, type Encoding, encodeMessage, type PublishCommand, type TypeName } from '../protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
+import { countAuthFailure } from './identity.js';
 import { nowUs, type ServerContext } from './context.js';
 
 const PROTOBUF_TYPE = 'application/x-protobuf';
 
 const STATUS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.ERROR_CODE_UNAUTHENTICATED]: '401 Unauthorized',
+  [ErrorCode.ERROR_CODE_TOKEN_EXPIRED]: '401 Unauthorized',
   [ErrorCode.ERROR_CODE_PERMISSION_DENIED]: '403 Forbidden',
   [ErrorCode.ERROR_CODE_NOT_FOUND]: '404 Not Found',
   [ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE]: '413 Payload Too Large',
@@ -29,162 +32,189 @@ export function httpStatus(code: ErrorCode): string {
   return STATUS[code] ?? '400 Bad Request';
 }
 
-interface RequestInfo {
-  method: string;
-  url: string;
-  replyEncoding: Encoding;
-  bodyEncoding: Encoding;
+/** One HTTP request, read out of uWS's stack-bound request object. */
+export interface HttpCall {
+  readonly method: string;
+  readonly url: string;
+  /** Route parameters, percent-decoded. */
+  readonly params: readonly string[];
+  readonly replyEncoding: Encoding;
+  readonly bodyEncoding: Encoding;
+  readonly authorization: string;
+  /** The body (only for routes that read one). */
+  readonly body: Promise<Buffer>;
+  /** Decodes the body as a message of `type`; an empty body is the empty message. */
+  message<T>(type: TypeName): Promise<T>;
 }
 
-function requestInfo(req: HttpRequest): RequestInfo {
-  const accept = req.getHeader('accept');
-  const bodyEncoding: Encoding = req.getHeader('content-type').startsWith(PROTOBUF_TYPE) ? 'proto' : 'json';
-  let replyEncoding: Encoding = bodyEncoding;
-  if (accept.includes(PROTOBUF_TYPE)) replyEncoding = 'proto';
-  else if (accept.includes('json')) replyEncoding = 'json';
-  return { method: req.getMethod(), url: req.getUrl(), replyEncoding, bodyEncoding };
-}
+/** What a handler answers: a message, or raw text (metrics). */
+export type HttpReply = { type: TypeName; body: object; status?: string } | { text: string; contentType: string };
 
-/** Writes a whole response, corked (safe from any callback). */
-function respond(res: HttpResponse, status: string, type: TypeName, body: object, encoding: Encoding, extraHeaders: Record<string, string> = {}): void {
+function writeReply(res: HttpResponse, status: string, contentType: string, payload: string | Uint8Array, headers: Record<string, string> = {}): void {
   if (res.aborted === true) return;
-  const payload = encodeMessage(type, body, encoding);
   res.cork(() => {
-    res.writeStatus(status).writeHeader('content-type', encoding === 'proto' ? PROTOBUF_TYPE : 'application/json');
-    for (const [k, v] of Object.entries(extraHeaders)) res.writeHeader(k, v);
+    res.writeStatus(status).writeHeader('content-type', contentType);
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
     res.end(payload);
   });
 }
 
-function respondError(res: HttpResponse, err: ProtocolError, encoding: Encoding): void {
-  const headers: Record<string, string> = err.code === ErrorCode.ERROR_CODE_UNAUTHENTICATED ? { 'www-authenticate': 'Bearer realm="roomcast"' } : {};
-  respond(res, httpStatus(err.code), 'Error', { code: err.code, message: err.message }, encoding, headers);
+function writeError(res: HttpResponse, err: ProtocolError, encoding: Encoding, status = httpStatus(err.code), extra: Record<string, string> = {}): void {
+  const headers = err.code === ErrorCode.ERROR_CODE_UNAUTHENTICATED || err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED ? { 'www-authenticate': 'Bearer realm="roomcast"', ...extra } : extra;
+  writeReply(res, status, encoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeMessage('Error', { code: err.code, message: err.message }, encoding), headers);
 }
 
-/** Throws UNAUTHENTICATED unless the request carries the API key (when one is configured). */
-function checkApiKey(ctx: ServerContext, req: HttpRequest): void {
-  const key = ctx.config.apiKey;
-  if (key === '') return;
-  const header = req.getHeader('authorization');
-  const given = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-  // Compare digests so the comparison takes the same time whatever the lengths.
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(key).digest();
-  if (given === '' || !timingSafeEqual(a, b)) {
-    throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, given === '' ? 'missing API key: send Authorization: Bearer <key>' : 'wrong API key');
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `bad percent-encoding in ${JSON.stringify(raw)}`);
   }
+}
+
+/** Collects a body of at most `limit` bytes. uWS requires onData to be attached before the handler returns. */
+function collectBody(res: HttpResponse, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    res.onData((chunk, isLast) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        failed = true;
+        reject(new ProtocolError(ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE, `body exceeds ${limit} bytes`));
+        return;
+      }
+      // uWS reuses the chunk's memory after this callback returns: copy it.
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    });
+  });
 }
 
 /**
- * Reads a request body of at most `limit` bytes, then calls `done` (inside uWS's data callback,
- * so `done` must respond corked, as `respond` does). Aborted requests call nothing.
+ * Wraps an async route handler: reads what it needs from the request up front (uWS's request
+ * object dies when the handler returns), handles aborts, turns thrown errors into Error replies.
  */
-function readBody(res: HttpResponse, limit: number, onTooLarge: () => void, done: (body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let failed = false;
-  res.onAborted(() => {
-    failed = true;
-    res.aborted = true;
-  });
-  res.onData((chunk, isLast) => {
-    if (failed) return;
-    size += chunk.byteLength;
-    if (size > limit) {
-      failed = true;
-      onTooLarge();
-      return;
-    }
-    // uWS reuses the chunk's memory after this callback returns: copy it.
-    chunks.push(Buffer.from(chunk.slice(0)));
-    if (isLast) done(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-  });
-}
-
-/** Runs a synchronous handler, turning thrown errors into error responses. */
-function guarded(ctx: ServerContext, res: HttpResponse, info: RequestInfo, fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) {
-      respondError(res, err, info.replyEncoding);
-      return;
-    }
-    ctx.log.error({ err, method: info.method, url: info.url }, 'HTTP handler failed');
-    respondError(res, new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, 'internal error'), info.replyEncoding);
-  }
-}
-
-function publishHandler(ctx: ServerContext, res: HttpResponse, req: HttpRequest): void {
-  const info = requestInfo(req);
-  const rawRoom = req.getParameter(0) ?? '';
-  guarded(ctx, res, info, () => {
-    checkApiKey(ctx, req);
-    const room = checkRoomName(safeDecode(rawRoom));
-    const limit = ctx.config.maxFrameBytes;
-    readBody(
-      res,
-      limit,
-      () => respondError(res, new ProtocolError(ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE, `body exceeds ${limit} bytes`), info.replyEncoding),
-      (body) =>
-        guarded(ctx, res, info, () => {
-          const p = decodeMessage<PublishCommand>('Publish', body, info.bodyEncoding === 'proto');
-          if (p.room != null && p.room !== '' && p.room !== room) {
-            throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `body names room "${p.room}" but the path names "${room}"`);
-          }
-          if (p.excludeSelf === true) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'excludeSelf needs a publishing connection; the HTTP API has none');
-          checkPayload(p, ctx.config.maxPayloadBytes);
-          const result = ctx.broker.publish({ room, timeUs: nowUs(), text: p.text ?? undefined, data: p.data ?? undefined, connId: '', excludeSelf: false });
-          const reply = (seq: number): void => respond(res, '200 OK', 'PublishReply', { room, seq }, info.replyEncoding);
-          if (typeof result === 'number') reply(result);
-          else {
-            result.then(reply, (err: unknown) => {
-              ctx.log.error({ err, room }, 'broker publish failed');
-              respondError(res, new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, 'the broker failed; try again'), info.replyEncoding);
-            });
-          }
-        }),
+export function handler(
+  ctx: ServerContext,
+  options: { params?: number; body?: boolean; auth?: boolean },
+  fn: (call: HttpCall) => Promise<HttpReply> | HttpReply,
+): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    const accept = req.getHeader('accept');
+    const bodyEncoding: Encoding = req.getHeader('content-type').startsWith(PROTOBUF_TYPE) ? 'proto' : 'json';
+    let replyEncoding: Encoding = bodyEncoding;
+    if (accept.includes(PROTOBUF_TYPE)) replyEncoding = 'proto';
+    else if (accept.includes('json')) replyEncoding = 'json';
+    const rawParams = Array.from({ length: options.params ?? 0 }, (_, i) => req.getParameter(i) ?? '');
+    const authorization = req.getHeader('authorization');
+    const method = req.getMethod();
+    const url = req.getUrl();
+    res.onAborted(() => {
+      res.aborted = true;
+    });
+    const body = options.body === true ? collectBody(res, ctx.config.maxFrameBytes) : Promise.resolve(Buffer.alloc(0));
+    // A body nobody awaits (the handler failed first) must not become an unhandled rejection.
+    body.catch(() => {});
+    const run = async (): Promise<HttpReply> => {
+      if (options.auth !== false) await authorize(ctx, authorization);
+      const call: HttpCall = {
+        method,
+        url,
+        params: rawParams.map(decodeParam),
+        replyEncoding,
+        bodyEncoding,
+        authorization,
+        body,
+        message: async <T>(type: TypeName) => {
+          const bytes = await body;
+          if (bytes.length === 0) return decodeMessage<T>(type, bodyEncoding === 'proto' ? bytes : '{}', bodyEncoding === 'proto');
+          return decodeMessage<T>(type, bytes, bodyEncoding === 'proto');
+        },
+      };
+      return fn(call);
+    };
+    run().then(
+      (reply) => {
+        if ('text' in reply) writeReply(res, '200 OK', reply.contentType, reply.text);
+        else writeReply(res, reply.status ?? '200 OK', replyEncoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeMessage(reply.type, reply.body, replyEncoding));
+      },
+      (err: unknown) => {
+        if (err instanceof ProtocolError) {
+          writeError(res, err, replyEncoding);
+          return;
+        }
+        ctx.log.error({ err, method, url }, 'HTTP handler failed');
+        writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, 'internal error'), replyEncoding);
+      },
     );
-  });
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_ROOM_NAME, 'room name is not valid percent-encoding');
-  }
-}
-
-function notFound(res: HttpResponse, req: HttpRequest): void {
-  const info = requestInfo(req);
-  respondError(res, new ProtocolError(ErrorCode.ERROR_CODE_NOT_FOUND, `no route for ${info.method.toUpperCase()} ${info.url}`), info.replyEncoding);
-}
-
-function methodNotAllowed(allowed: string) {
-  return (res: HttpResponse, req: HttpRequest): void => {
-    const info = requestInfo(req);
-    respond(res, '405 Method Not Allowed', 'Error', { code: ErrorCode.ERROR_CODE_BAD_REQUEST, message: `use ${allowed}` }, info.replyEncoding, { allow: allowed });
   };
 }
 
-/** Registers the HTTP routes on the app. */
+function sameSecret(given: string, expected: string): boolean {
+  // Compare digests so the comparison takes the same time whatever the lengths.
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
+}
+
+/**
+ * Lets a request through with the API key or a token carrying `admin: true`. Open only when
+ * neither an API key nor a token key is configured (local use).
+ */
+async function authorize(ctx: ServerContext, header: string): Promise<void> {
+  const { apiKey } = ctx.config;
+  if (apiKey === '' && !ctx.auth.enabled) return;
+  const given = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  if (given === '') throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, 'missing credentials: send Authorization: Bearer <API key or admin token>');
+  if (apiKey !== '' && sameSecret(given, apiKey)) return;
+  if (!ctx.auth.enabled || given.split('.').length !== 3) throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, 'wrong API key');
+  let admin: boolean;
+  try {
+    admin = (await ctx.auth.verify(given)).grants.admin;
+  } catch (err) {
+    countAuthFailure(ctx, err);
+    throw err;
+  }
+  if (!admin) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, 'the token has no admin claim');
+}
+
+/** Answers 405 on a known path with the wrong method. */
+export function methodNotAllowed(allowed: string): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    const encoding: Encoding = req.getHeader('accept').includes(PROTOBUF_TYPE) ? 'proto' : 'json';
+    writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `use ${allowed}`), encoding, '405 Method Not Allowed', { allow: allowed });
+  };
+}
+
+function publish(ctx: ServerContext) {
+  return handler(ctx, { params: 1, body: true }, async (call) => {
+    const room = checkRoomName(call.params[0]);
+    const p = await call.message<PublishCommand>('Publish');
+    if (p.room != null && p.room !== '' && p.room !== room) {
+      throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `body names room "${p.room}" but the path names "${room}"`);
+    }
+    if (p.excludeSelf === true) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'excludeSelf needs a publishing connection; the HTTP API has none');
+    checkPayload(p, ctx.config.maxPayloadBytes);
+    const seq = await ctx.broker.publish({ room, timeUs: nowUs(), text: p.text ?? undefined, data: p.data ?? undefined, connId: '', userId: '', excludeSelf: false });
+    return { type: 'PublishReply', body: { room, seq } };
+  });
+}
+
+/** Registers the core HTTP routes (call last: it adds the catch-all 404). */
 export function registerHttpRoutes(ctx: ServerContext, app: TemplatedApp): void {
   app.get('/healthz', (res) => {
-    res.cork(() => {
-      res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(JSON.stringify({ status: 'ok', connections: ctx.conns.size, rooms: ctx.rooms.size }));
-    });
+    writeReply(res, '200 OK', 'application/json', JSON.stringify({ status: 'ok', connections: ctx.conns.size, rooms: ctx.rooms.size }));
   });
-  app.get('/api/rooms', (res, req) => {
-    const info = requestInfo(req);
-    guarded(ctx, res, info, () => {
-      checkApiKey(ctx, req);
-      respond(res, '200 OK', 'RoomList', { rooms: ctx.rooms.list() }, info.replyEncoding);
-    });
-  });
-  app.post('/api/rooms/:room/publish', (res, req) => publishHandler(ctx, res, req));
+  app.get('/api/rooms', handler(ctx, {}, () => ({ type: 'RoomList', body: { rooms: ctx.rooms.list() } })));
+  app.post('/api/rooms/:room/publish', publish(ctx));
   app.any('/api/rooms', methodNotAllowed('GET'));
   app.any('/api/rooms/:room/publish', methodNotAllowed('POST'));
   app.any('/healthz', methodNotAllowed('GET'));
-  app.any('/*', notFound);
+  app.any(
+    '/*',
+    handler(ctx, { auth: false }, (call) => {
+      throw new ProtocolError(ErrorCode.ERROR_CODE_NOT_FOUND, `no route for ${call.method.toUpperCase()} ${call.url}`);
+    }),
+  );
 }

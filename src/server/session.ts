@@ -1,15 +1,17 @@
 /**
- * One connection's commands: decode the frame, run the command, answer in the connection's
- * encoding. Errors become Error replies carrying the command's id; only abuse closes.
+ * One connection's frames: rate limit, decode, check who may do what, run the command, answer
+ * in the connection's encoding. Errors become Error replies carrying the command's id; only
+ * abuse (garbage, flooding) closes the connection.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import type { PublishResult } from '../broker/broker.js';
 import { type ClientMessage, type DecodedCommand, decodeClientFrame, encodeServerMessage, readRequestId, type ServerMessage } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
 import type { Conn } from './connections.js';
-import { nowUs, type ServerContext } from './context.js';
-import { topicFor } from './rooms.js';
+import { closeConn, nowUs, type ServerContext } from './context.js';
+import { connect, refresh } from './identity.js';
+import { joinRoom, leaveRoom } from './membership.js';
+import { canJoin, canPublish, type Identity } from './permissions.js';
 
 /** Sends one message on an open connection (inside a uWS callback, where sockets are corked). */
 export function send(conn: Conn, message: ServerMessage): void {
@@ -18,131 +20,199 @@ export function send(conn: Conn, message: ServerMessage): void {
 }
 
 /** Sends from outside a uWS callback (after a promise): corks so the frame goes out in one write. */
-function sendLater(conn: Conn, message: ServerMessage): void {
+export function sendLater(conn: Conn, message: ServerMessage): void {
   const ws = conn.ws;
   if (conn.closed || ws === undefined) return;
   ws.cork(() => send(conn, message));
 }
 
-/** Sends an Error reply for request `id`. */
-export function sendError(conn: Conn, id: number, code: ErrorCode, message: string): void {
-  send(conn, id === 0 ? { error: { code, message } } : { id, error: { code, message } });
+/** Sends an Error reply for request `id` (0: not tied to a request), counting it. */
+function sendError(ctx: ServerContext, conn: Conn, id: number, code: ErrorCode, message: string, later = false): void {
+  ctx.stats.errors[code] = (ctx.stats.errors[code] ?? 0) + 1;
+  const m: ServerMessage = id === 0 ? { error: { code, message } } : { id, error: { code, message } };
+  if (later) sendLater(conn, m);
+  else send(conn, m);
+}
+
+/** Reports a failed command: protocol errors as they are, anything else as INTERNAL (logged). */
+function fail(ctx: ServerContext, conn: Conn, cmd: DecodedCommand, err: unknown, later: boolean): void {
+  if (err instanceof ProtocolError) {
+    sendError(ctx, conn, cmd.id, err.code, err.message, later);
+    return;
+  }
+  ctx.log.error({ err, conn: conn.id, command: cmd.command }, 'command failed');
+  sendError(ctx, conn, cmd.id, ErrorCode.ERROR_CODE_INTERNAL, 'internal error', later);
 }
 
 /** Answers with `build(value)` now, or when `value` resolves. */
-function replyWhen(ctx: ServerContext, conn: Conn, id: number, value: number | Promise<number>, build: (v: number) => ServerMessage): void {
-  if (typeof value === 'number') {
-    send(conn, { id, ...build(value) });
+function replyWhen<T>(ctx: ServerContext, conn: Conn, cmd: DecodedCommand, value: T | Promise<T>, build: (v: T) => ServerMessage): void {
+  if (!(value instanceof Promise)) {
+    send(conn, { id: cmd.id, ...build(value) });
     return;
   }
   value.then(
-    (v) => sendLater(conn, { id, ...build(v) }),
-    (err: unknown) => {
-      ctx.log.error({ err, conn: conn.id }, 'broker request failed');
-      sendLater(conn, { id, error: { code: ErrorCode.ERROR_CODE_INTERNAL, message: 'the broker failed; try again' } });
-    },
+    (v) => sendLater(conn, { id: cmd.id, ...build(v) }),
+    (err: unknown) => fail(ctx, conn, cmd, err, true),
   );
 }
 
-/** Joins `room` (already validated). Returns the room's last sequence number. */
-export function joinRoom(ctx: ServerContext, conn: Conn, ws: WebSocket<Conn>, room: string): number | Promise<number> {
-  if (!conn.rooms.has(room)) {
-    conn.rooms.add(room);
-    ws.subscribe(topicFor(room, conn.encoding));
-  }
-  return ctx.broker.lastSeq(room);
+/** Takes one token from the connection's bucket; false when it is empty. */
+function takeToken(ctx: ServerContext, conn: Conn): boolean {
+  const perSec = ctx.config.rateLimitPerSec;
+  if (perSec === 0) return true;
+  const now = performance.now();
+  conn.tokens = Math.min(ctx.config.rateLimitBurst, conn.tokens + ((now - conn.refilledAt) * perSec) / 1000);
+  conn.refilledAt = now;
+  if (conn.tokens < 1) return false;
+  conn.tokens -= 1;
+  return true;
 }
 
 /** Handles one frame from a client. */
 export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayBuffer, isBinary: boolean): void {
   const conn = ws.getUserData();
+  ctx.stats.framesIn += 1;
+  ctx.stats.bytesIn += bytes.byteLength;
   if (bytes.byteLength > ctx.config.maxFrameBytes) {
-    ws.end(CloseCode.CLOSE_CODE_MESSAGE_TOO_BIG, `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${ctx.config.maxFrameBytes})`);
+    closeConn(ctx, conn, CloseCode.CLOSE_CODE_MESSAGE_TOO_BIG, `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${ctx.config.maxFrameBytes})`, 'frame_too_big');
     return;
   }
   const view = new Uint8Array(bytes);
+  if (!takeToken(ctx, conn)) {
+    onRateLimited(ctx, conn, view, isBinary);
+    return;
+  }
+  conn.rateLimitedInRow = 0;
   let cmd: DecodedCommand;
   try {
     cmd = decodeClientFrame(view, isBinary);
   } catch (err) {
-    onBadFrame(ctx, conn, ws, err, readRequestId(view, isBinary));
+    onBadFrame(ctx, conn, err, readRequestId(view, isBinary));
     return;
   }
   conn.badFrames = 0;
   try {
-    dispatch(ctx, conn, ws, cmd);
+    dispatch(ctx, conn, cmd);
   } catch (err) {
-    if (err instanceof ProtocolError) {
-      sendError(conn, cmd.id, err.code, err.message);
-    } else {
-      ctx.log.error({ err, conn: conn.id, command: cmd.command }, 'command failed');
-      sendError(conn, cmd.id, ErrorCode.ERROR_CODE_INTERNAL, 'internal error');
-    }
+    fail(ctx, conn, cmd, err, false);
   }
 }
 
-function onBadFrame(ctx: ServerContext, conn: Conn, ws: WebSocket<Conn>, err: unknown, id: number): void {
+function onRateLimited(ctx: ServerContext, conn: Conn, view: Uint8Array, isBinary: boolean): void {
+  ctx.stats.rateLimited += 1;
+  conn.rateLimitedInRow += 1;
+  if (conn.rateLimitedInRow >= ctx.config.maxRateLimited) {
+    ctx.log.info({ conn: conn.id, remote: conn.remoteAddress }, 'closing a connection that keeps flooding');
+    closeConn(ctx, conn, CloseCode.CLOSE_CODE_FLOODING, `${conn.rateLimitedInRow} frames over the rate limit in a row`, 'flooding');
+    return;
+  }
+  sendError(ctx, conn, readRequestId(view, isBinary), ErrorCode.ERROR_CODE_RATE_LIMITED, `over the rate limit of ${ctx.config.rateLimitPerSec} frames/s (burst ${ctx.config.rateLimitBurst}); the frame was not processed`);
+}
+
+function onBadFrame(ctx: ServerContext, conn: Conn, err: unknown, id: number): void {
   if (!(err instanceof ProtocolError)) throw err;
   if (err.code === ErrorCode.ERROR_CODE_MALFORMED_FRAME) {
     conn.badFrames += 1;
     if (conn.badFrames >= ctx.config.maxBadFrames) {
       ctx.log.info({ conn: conn.id, remote: conn.remoteAddress }, 'closing connection after repeated malformed frames');
-      ws.end(CloseCode.CLOSE_CODE_PROTOCOL_ABUSE, `${conn.badFrames} malformed frames in a row`);
+      closeConn(ctx, conn, CloseCode.CLOSE_CODE_PROTOCOL_ABUSE, `${conn.badFrames} malformed frames in a row`, 'protocol_abuse');
       return;
     }
   }
   if (ctx.log.isLevelEnabled('debug')) {
     ctx.log.debug({ conn: conn.id, code: errorCodeName(err.code), reason: err.message }, 'bad frame');
   }
-  sendError(conn, id, err.code, err.message);
+  sendError(ctx, conn, id, err.code, err.message);
 }
 
-function dispatch(ctx: ServerContext, conn: Conn, ws: WebSocket<Conn>, cmd: DecodedCommand): void {
+/** The connection's identity, or UNAUTHENTICATED when it still has to send `connect`. */
+function who(conn: Conn): Identity {
+  if (conn.identity === undefined) throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, 'authenticate first: send connect with a token');
+  return conn.identity;
+}
+
+/** A room the connection is in (presence queries also allow admins). */
+function memberRoom(conn: Conn, raw: string | null | undefined, adminToo = false): string {
+  const room = checkRoomName(raw);
+  if (!conn.rooms.has(room) && !(adminToo && conn.identity?.grants.admin === true)) {
+    throw new ProtocolError(ErrorCode.ERROR_CODE_NOT_A_MEMBER, `not a member of room "${room}"${adminToo ? '' : ': join it first'}`);
+  }
+  return room;
+}
+
+function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
   const m: ClientMessage = cmd.message;
-  const id = cmd.id;
   switch (cmd.command) {
     case 'publish': {
       const p = m.publish ?? {};
-      const room = checkRoomName(p.room);
-      if (!conn.rooms.has(room)) throw new ProtocolError(ErrorCode.ERROR_CODE_NOT_A_MEMBER, `not a member of room "${room}": join it first`);
+      const identity = who(conn);
+      const room = memberRoom(conn, p.room);
+      if (!canPublish(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not publish to room "${room}"`);
       checkPayload(p, ctx.config.maxPayloadBytes);
-      const result: PublishResult = ctx.broker.publish({
+      const seq = ctx.broker.publish({
         room,
         timeUs: nowUs(),
         text: p.text ?? undefined,
         data: p.data ?? undefined,
         connId: conn.id,
+        userId: identity.userId,
         excludeSelf: p.excludeSelf === true,
       });
-      replyWhen(ctx, conn, id, result, (seq) => ({ publish: { room, seq } }));
+      replyWhen(ctx, conn, cmd, seq, (s) => ({ publish: { room, seq: s } }));
       return;
     }
     case 'join': {
+      const identity = who(conn);
       const room = checkRoomName(m.join?.room);
-      replyWhen(ctx, conn, id, joinRoom(ctx, conn, ws, room), (seq) => ({ join: { room, seq } }));
+      if (!conn.rooms.has(room)) {
+        if (!canJoin(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not join room "${room}"`);
+        if (conn.rooms.size >= ctx.config.maxRoomsPerConnection) {
+          throw new ProtocolError(ErrorCode.ERROR_CODE_TOO_MANY_ROOMS, `already in ${conn.rooms.size} rooms, the most one connection may join`);
+        }
+      }
+      replyWhen(ctx, conn, cmd, joinRoom(ctx, conn, room), (seq) => ({ join: { room, seq } }));
       return;
     }
     case 'leave': {
       const room = checkRoomName(m.leave?.room);
-      if (!conn.rooms.delete(room)) throw new ProtocolError(ErrorCode.ERROR_CODE_NOT_A_MEMBER, `not a member of room "${room}"`);
-      ws.unsubscribe(topicFor(room, conn.encoding));
-      send(conn, { id, leave: { room } });
+      if (!leaveRoom(ctx, conn, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_NOT_A_MEMBER, `not a member of room "${room}"`);
+      send(conn, { id: cmd.id, leave: { room } });
       return;
     }
     case 'echo': {
       const e = m.echo ?? {};
       checkPayload(e, ctx.config.maxPayloadBytes, true);
-      send(conn, { id, echo: e.data != null ? { data: e.data } : { text: e.text ?? '' } });
+      send(conn, { id: cmd.id, echo: e.data != null ? { data: e.data } : { text: e.text ?? '' } });
       return;
     }
     case 'close': {
-      send(conn, { id, close: {} });
-      ws.end(CloseCode.CLOSE_CODE_NORMAL, 'closed on request');
+      send(conn, { id: cmd.id, close: {} });
+      conn.ws?.end(CloseCode.CLOSE_CODE_NORMAL, 'closed on request');
+      return;
+    }
+    case 'connect': {
+      replyWhen(ctx, conn, cmd, connect(ctx, conn, m.connect?.token ?? ''), (identity) => ({
+        connect: { userId: identity.userId, expiresAtUs: identity.expiresAtMs * 1000 },
+      }));
+      return;
+    }
+    case 'refresh': {
+      replyWhen(ctx, conn, cmd, refresh(ctx, conn, m.refresh?.token ?? ''), (identity) => ({ refresh: { expiresAtUs: identity.expiresAtMs * 1000 } }));
+      return;
+    }
+    case 'presence': {
+      who(conn);
+      const room = memberRoom(conn, m.presence?.room, true);
+      replyWhen(ctx, conn, cmd, ctx.presence.members(room), (members) => ({ presence: { room, members } }));
+      return;
+    }
+    case 'presenceStats': {
+      who(conn);
+      const room = memberRoom(conn, m.presenceStats?.room, true);
+      replyWhen(ctx, conn, cmd, ctx.presence.counts(room), (c) => ({ presenceStats: { room, connections: c.connections, users: c.users } }));
       return;
     }
     case undefined:
       throw new ProtocolError(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND, 'unknown command: the frame names no command this server knows');
-    default:
-      throw new ProtocolError(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND, `command "${cmd.command}" is not supported by this server yet`);
   }
 }

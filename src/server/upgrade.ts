@@ -1,12 +1,17 @@
 /**
  * The WebSocket handshake: pick the encoding from the offered subprotocols, read the room from
- * the URL path, create the connection record. Refusals are HTTP errors with an Error body,
- * before any WebSocket exists.
+ * the URL path, take the `?token=`, check the Origin and connection limits.
+ *
+ * A handshake that is malformed (bad room name, no subprotocol we speak) gets an HTTP error.
+ * One refused for who or where it comes from (token, Origin, limits) is accepted and then
+ * closed at once with a close code from the catalogue, because a browser cannot read the HTTP
+ * status of a failed handshake but can read a close code.
  */
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { type Encoding, encodeMessage, SUBPROTOCOLS } from '../protocol/codec.js';
-import { ErrorCode, ProtocolError } from '../protocol/errors.js';
+import { CloseCode, ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { checkRoomName } from '../protocol/limits.js';
+import type { Refusal } from './connections.js';
 import type { ServerContext } from './context.js';
 import { httpStatus } from './http.js';
 
@@ -30,7 +35,19 @@ export function negotiateEncoding(header: string, fallback: Encoding): { encodin
   );
 }
 
-function refuse(res: HttpResponse, err: ProtocolError): void {
+/** Whether the limits leave room for one more connection from `address`; a refusal if not. */
+export function checkLimits(ctx: ServerContext, address: string): Refusal | undefined {
+  const { maxConnections, maxConnectionsPerIp } = ctx.config;
+  if (maxConnections > 0 && ctx.conns.size >= maxConnections) {
+    return { code: CloseCode.CLOSE_CODE_TRY_AGAIN_LATER, reason: `server full (${maxConnections} connections)`, why: 'too_many_connections' };
+  }
+  if (maxConnectionsPerIp > 0 && ctx.conns.fromAddress(address) >= maxConnectionsPerIp) {
+    return { code: CloseCode.CLOSE_CODE_TRY_AGAIN_LATER, reason: `too many connections from ${address} (${maxConnectionsPerIp})`, why: 'too_many_per_ip' };
+  }
+  return undefined;
+}
+
+function refuseHttp(res: HttpResponse, err: ProtocolError): void {
   res.cork(() => {
     res.writeStatus(httpStatus(err.code)).writeHeader('content-type', 'application/json').end(encodeMessage('Error', { code: err.code, message: err.message }, 'json'));
   });
@@ -38,8 +55,15 @@ function refuse(res: HttpResponse, err: ProtocolError): void {
 
 /** The upgrade handler for `/ws` and `/rooms/:room`. */
 export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest, context: us_socket_context_t, withRoom: boolean): void {
+  // Everything is read from `req` now: it is only valid during this call.
+  const key = req.getHeader('sec-websocket-key');
+  const extensions = req.getHeader('sec-websocket-extensions');
+  const origin = req.getHeader('origin');
+  const token = req.getQuery('token') ?? '';
+  let room: string | undefined;
+  let encoding: Encoding;
+  let subprotocol: string;
   try {
-    let room: string | undefined;
     if (withRoom) {
       const raw = req.getParameter(0) ?? '';
       let decoded: string;
@@ -50,12 +74,39 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
       }
       room = checkRoomName(decoded);
     }
-    const { encoding, subprotocol } = negotiateEncoding(req.getHeader('sec-websocket-protocol'), ctx.config.defaultEncoding);
-    const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
-    const conn = ctx.conns.create(encoding, room, remote);
-    res.upgrade(conn, req.getHeader('sec-websocket-key'), subprotocol, req.getHeader('sec-websocket-extensions'), context);
+    ({ encoding, subprotocol } = negotiateEncoding(req.getHeader('sec-websocket-protocol'), ctx.config.defaultEncoding));
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
-    refuse(res, err);
+    refuseHttp(res, err);
+    return;
   }
+  const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+
+  const allowed = ctx.config.allowedOrigins;
+  let refusal: Refusal | undefined;
+  if (origin !== '' && allowed.length > 0 && !allowed.includes(origin)) {
+    refusal = { code: CloseCode.CLOSE_CODE_POLICY, reason: `origin ${origin} is not allowed`, why: 'policy' };
+  }
+  refusal ??= checkLimits(ctx, remote);
+  if (refusal === undefined && token === '' && ctx.auth.required && room !== undefined) {
+    ctx.stats.authFailures.missing += 1;
+    refusal = { code: CloseCode.CLOSE_CODE_UNAUTHENTICATED, reason: 'a token (?token=) is needed to join a room from the URL', why: 'unauthenticated' };
+  }
+  // Without a token: anonymous if allowed, else the connection must send `connect`. A token is
+  // verified after open (see onOpen), so the upgrade itself stays synchronous: uWS.js v20.30
+  // corrupts sockets upgraded from inside a later res.cork (uNetworking/uWebSockets#1928).
+  const identity = token === '' && !ctx.auth.required ? ctx.auth.anonymous() : undefined;
+  const conn = ctx.conns.create(encoding, room, remote, identity, ctx.config.rateLimitBurst);
+  conn.refusal = refusal;
+  conn.urlToken = token === '' ? undefined : token;
+  res.upgrade(conn, key, subprotocol, extensions, context);
+}
+
+/** The close for a token that failed verification on connect. */
+export function refusalFor(err: unknown): Refusal {
+  if (err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED) {
+    return { code: CloseCode.CLOSE_CODE_TOKEN_EXPIRED, reason: 'token expired: reconnect with a new token', why: 'token_expired' };
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return { code: CloseCode.CLOSE_CODE_UNAUTHENTICATED, reason: detail, why: 'unauthenticated' };
 }

@@ -31,18 +31,24 @@ async function startProcess(args: string[]): Promise<{ child: ChildProcess; port
   const child = spawn(process.execPath, [...CLI, '--port', '0', '--log-format', 'json', ...args], { cwd: ROOT, env: cleanEnv() });
   let out = '';
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await withTimeout(
-    new Promise<number>((resolve, reject) => {
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /"port":(\d+),"broker":"memory","msg":"listening"/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`exited with ${code} before listening: ${out}`)));
-    }),
-    20_000,
-    'the server to listen',
-  );
+  const listening = new Promise<number>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{') || !line.endsWith('}')) continue;
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === 'listening' && typeof entry.port === 'number') resolve(entry.port);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before listening: ${out}`)));
+  });
+  let port: number;
+  try {
+    port = await withTimeout(listening, 20_000, 'the server to listen');
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   return { child, port, logs: () => out };
 }
 

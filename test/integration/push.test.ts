@@ -55,14 +55,14 @@ describe('slow consumers', () => {
       // Paced so the buffer grows by less than half of maxBackpressure between two checks: the
       // check (code 4000) acts before uWS's own cut-off at the full limit (1006).
       const closing = (async () => {
-        while (srv.server.stats.slowConsumerCloses === 0) await sleep(10);
+        while (srv.server.stats.closed.slow_consumer === 0) await sleep(10);
       })();
       const sent = await flood(srv.http, 'firehose', Promise.race([slow.closed, closing]), 3000, 5);
       (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
       const closed = await withTimeout(slow.closed, 10_000, 'slow consumer close');
       assert.equal(closed.code, CloseCode.CLOSE_CODE_SLOW_CONSUMER);
       assert.match(closed.reason, /slow consumer/);
-      assert.equal(srv.server.stats.slowConsumerCloses, 1);
+      assert.equal(srv.server.stats.closed.slow_consumer, 1);
       const evs = await fast.events('firehose', sent, 10_000);
       assert.deepEqual(evs.map((e) => e?.seq), Array.from({ length: sent }, (_, i) => i + 1), 'the reading client lost nothing');
       fast.close();

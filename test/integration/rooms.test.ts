@@ -43,8 +43,8 @@ describe('joining and leaving', () => {
   });
 
   it('percent-decodes the room in the URL path', async () => {
-    const c = await TestClient.connect(srv.url('/rooms/user%3Aada'), 'proto');
-    assert.equal(c.received[0]?.welcome?.rooms?.[0]?.room, 'user:ada');
+    const c = await TestClient.connect(srv.url('/rooms/team%3Ablue'), 'proto');
+    assert.equal(c.received[0]?.welcome?.rooms?.[0]?.room, 'team:blue');
     c.close();
   });
 

@@ -123,10 +123,10 @@ describe('every message round-trips through the generated code', () => {
 
 describe('the publish-path event encoders', () => {
   const events: EventFields[] = [
-    { room: 'lobby', seq: 1, timeUs: 1_790_000_000_000_123, text: 'hi', connId: 'abcd1234-1' },
-    { room: 'user:ada', seq: 2 ** 40, timeUs: 5, data: new Uint8Array([0, 1, 254, 255]), connId: '' },
-    { room: 'x', seq: 7, timeUs: 9, text: '', connId: 'n-2' },
-    { room: 'q', seq: 3, timeUs: 1, text: 'line\nbreak "quote" \u2028 ☃ \u0000', connId: '' },
+    { room: 'lobby', seq: 1, timeUs: 1_790_000_000_000_123, text: 'hi', connId: 'abcd1234-1', userId: 'ada' },
+    { room: 'user:ada', seq: 2 ** 40, timeUs: 5, data: new Uint8Array([0, 1, 254, 255]), connId: '', userId: '' },
+    { room: 'x', seq: 7, timeUs: 9, text: '', connId: 'n-2', userId: '' },
+    { room: 'q', seq: 3, timeUs: 1, text: 'line\nbreak "quote" \u2028 ☃ \u0000', connId: '', userId: 'ü "x"' },
   ];
   for (const e of events) {
     it(`JSON and protobuf agree with the generic writer (${e.room})`, () => {

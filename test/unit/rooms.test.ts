@@ -50,8 +50,8 @@ describe('memory broker', () => {
   it('sequences per room, delivers synchronously, and forgets closed rooms', async () => {
     const b = createMemoryBroker();
     const got: SequencedPublication[] = [];
-    await b.start((p) => got.push(p));
-    const pub = (room: string) => b.publish({ room, timeUs: 1, text: 't', connId: '', excludeSelf: false });
+    await b.start({ deliver: (p) => got.push(p), presence: () => {} });
+    const pub = (room: string) => b.publish({ room, timeUs: 1, text: 't', connId: '', userId: '', excludeSelf: false });
     assert.equal(pub('a'), 0, 'no one has the room open');
     assert.equal(got.length, 0);
     b.roomOpened('a');

@@ -1,0 +1,104 @@
+/**
+ * A connection's identity over time: the token given on connect (URL or `connect` command), the
+ * deadline for sending one, `refresh` with a newer token, and the close when a token expires.
+ */
+import { CloseCode, ErrorCode, ProtocolError } from '../protocol/errors.js';
+import type { Conn } from './connections.js';
+import { closeConn, type ServerContext } from './context.js';
+import type { Identity } from './permissions.js';
+
+// setTimeout takes at most 2^31-1 ms; longer waits re-arm.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function clearTimer(conn: Conn): void {
+  if (conn.timer !== undefined) clearTimeout(conn.timer);
+  conn.timer = undefined;
+}
+
+function armExpiry(ctx: ServerContext, conn: Conn, expiresAtMs: number): void {
+  clearTimer(conn);
+  if (expiresAtMs === 0) return;
+  const wait = expiresAtMs - Date.now();
+  conn.timer = setTimeout(
+    () => {
+      conn.timer = undefined;
+      if (conn.closed) return;
+      if (Date.now() < expiresAtMs) {
+        armExpiry(ctx, conn, expiresAtMs);
+        return;
+      }
+      ctx.stats.authFailures.expired += 1;
+      closeConn(ctx, conn, CloseCode.CLOSE_CODE_TOKEN_EXPIRED, 'token expired: reconnect with a new token', 'token_expired');
+    },
+    Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+  );
+}
+
+/** Gives an open connection its identity and watches the token's expiry. */
+export function applyIdentity(ctx: ServerContext, conn: Conn, identity: Identity): void {
+  ctx.conns.setIdentity(conn, identity);
+  armExpiry(ctx, conn, identity.expiresAtMs);
+}
+
+/** For a connection that must still authenticate: closes it if `connect` does not come in time. */
+export function armAuthDeadline(ctx: ServerContext, conn: Conn): void {
+  clearTimer(conn);
+  conn.timer = setTimeout(() => {
+    conn.timer = undefined;
+    if (conn.closed || conn.identity !== undefined) return;
+    ctx.stats.authFailures.timeout += 1;
+    closeConn(ctx, conn, CloseCode.CLOSE_CODE_UNAUTHENTICATED, `no connect command within ${ctx.config.authTimeoutMs} ms`, 'unauthenticated');
+  }, ctx.config.authTimeoutMs);
+}
+
+/** Stops the connection's timers (on close). */
+export function forgetIdentity(conn: Conn): void {
+  clearTimer(conn);
+}
+
+/** Counts a failed verification by its cause. */
+export function countAuthFailure(ctx: ServerContext, err: unknown): void {
+  if (err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED) ctx.stats.authFailures.expired += 1;
+  else ctx.stats.authFailures.invalid += 1;
+}
+
+/** The `connect` command: verifies the token and gives the connection its identity. */
+export async function connect(ctx: ServerContext, conn: Conn, token: string): Promise<Identity> {
+  if (conn.identity !== undefined && !(conn.identity.anonymous && conn.rooms.size === 0)) {
+    throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, conn.identity.anonymous ? 'leave every room before connect' : 'already authenticated: use refresh for a new token');
+  }
+  if (conn.authPending) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'a connect is already being verified');
+  if (token === '') {
+    ctx.stats.authFailures.missing += 1;
+    throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, 'connect needs a token');
+  }
+  conn.authPending = true;
+  try {
+    const identity = await ctx.auth.verify(token);
+    if (!conn.closed) applyIdentity(ctx, conn, identity);
+    return identity;
+  } catch (err) {
+    countAuthFailure(ctx, err);
+    throw err;
+  } finally {
+    conn.authPending = false;
+  }
+}
+
+/** The `refresh` command: a newer token for the same user. */
+export async function refresh(ctx: ServerContext, conn: Conn, token: string): Promise<Identity> {
+  const current = conn.identity;
+  if (current === undefined || current.anonymous) throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, 'refresh needs an authenticated connection: send connect');
+  let identity: Identity;
+  try {
+    identity = await ctx.auth.verify(token);
+  } catch (err) {
+    countAuthFailure(ctx, err);
+    throw err;
+  }
+  if (identity.userId !== current.userId) {
+    throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `the new token is for another user ("${identity.userId}")`);
+  }
+  if (!conn.closed) applyIdentity(ctx, conn, identity);
+  return identity;
+}

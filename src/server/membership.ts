@@ -1,0 +1,38 @@
+/**
+ * Joining and leaving rooms, with everything that goes along: the uWS topic, the presence
+ * store, and join/leave events in rooms that have them. Used by commands, by the URL room on
+ * open, by the admin API, and on close.
+ */
+import type { Conn } from './connections.js';
+import type { ServerContext } from './context.js';
+import { topicFor } from './rooms.js';
+
+/** Puts `conn` in `room` (already validated and allowed). Returns the room's last sequence number. */
+export function joinRoom(ctx: ServerContext, conn: Conn, room: string): number | Promise<number> {
+  const ws = conn.ws;
+  if (ws !== undefined && !conn.rooms.has(room)) {
+    conn.rooms.add(room);
+    ws.subscribe(topicFor(room, conn.encoding));
+    const userId = conn.identity?.userId ?? '';
+    ctx.presence.add(room, conn.id, userId);
+    if (ctx.presenceRooms.matches(room)) ctx.broker.announce({ room, action: 'join', userId, connId: conn.id });
+  }
+  return ctx.broker.lastSeq(room);
+}
+
+/**
+ * Takes `conn` out of `room`. Returns false if it was not in it. On close uWS has already
+ * dropped the topics, so `unsubscribe` is false there.
+ */
+export function leaveRoom(ctx: ServerContext, conn: Conn, room: string, unsubscribe = true): boolean {
+  if (!conn.rooms.delete(room)) return false;
+  if (unsubscribe && conn.ws !== undefined && !conn.closed) conn.ws.unsubscribe(topicFor(room, conn.encoding));
+  ctx.presence.remove(room, conn.id);
+  if (ctx.presenceRooms.matches(room)) ctx.broker.announce({ room, action: 'leave', userId: conn.identity?.userId ?? '', connId: conn.id });
+  return true;
+}
+
+/** Takes a closing connection out of all its rooms. */
+export function leaveAll(ctx: ServerContext, conn: Conn): void {
+  for (const room of [...conn.rooms]) leaveRoom(ctx, conn, room, false);
+}

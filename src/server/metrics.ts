@@ -1,0 +1,77 @@
+/**
+ * GET /metrics in the Prometheus text format (prom-client). The counters are the plain numbers
+ * in Stats, read at scrape time, so hot paths pay nothing for them; only the fan-out size
+ * histogram is observed as it happens.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { TemplatedApp } from 'uWebSockets.js';
+import { errorCodeName } from '../protocol/errors.js';
+import type { ServerContext } from './context.js';
+import { handler } from './http.js';
+import type { Stats } from './stats.js';
+
+/** A counter whose value is read from Stats at scrape time. */
+function counterFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+/** A labelled counter read from a record of Stats at scrape time. */
+function labelledCounterFrom(registry: Registry, name: string, help: string, label: string, read: () => Record<string, number>): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [value, n] of Object.entries(read())) this.inc({ [label]: value }, n);
+    },
+  });
+}
+
+/** Builds the registry for one server and hooks the fan-out histogram into its stats. */
+export function createMetrics(ctx: ServerContext): Registry {
+  const r = new Registry();
+  const s: Stats = ctx.stats;
+  collectDefaultMetrics({ register: r });
+  new Gauge({ name: 'roomcast_connections', help: 'Open WebSocket connections.', registers: [r], collect() { this.set(ctx.conns.size); } });
+  new Gauge({ name: 'roomcast_rooms', help: 'Rooms with members on this process.', registers: [r], collect() { this.set(ctx.rooms.size); } });
+  counterFrom(r, 'roomcast_connections_opened_total', 'Connections accepted.', () => s.connectionsOpened);
+  counterFrom(r, 'roomcast_messages_in_total', 'Frames received from clients.', () => s.framesIn);
+  counterFrom(r, 'roomcast_bytes_in_total', 'Bytes of frames received from clients.', () => s.bytesIn);
+  counterFrom(r, 'roomcast_publications_total', 'Events fanned out to local members.', () => s.publications);
+  counterFrom(r, 'roomcast_messages_out_total', 'Event messages handed to sockets (one per member per event).', () => s.deliveries);
+  counterFrom(r, 'roomcast_bytes_out_total', 'Bytes of event messages handed to sockets.', () => s.bytesOut);
+  counterFrom(r, 'roomcast_presence_events_total', 'Join/leave events fanned out.', () => s.presenceEvents);
+  counterFrom(r, 'roomcast_rate_limited_total', 'Frames refused by the per-connection rate limit.', () => s.rateLimited);
+  counterFrom(r, 'roomcast_slow_consumer_episodes_total', 'Times a connection was over maxBackpressure under the drop policy (uWS skipped messages for it).', () => s.slowConsumerEpisodes);
+  labelledCounterFrom(r, 'roomcast_errors_total', 'Error replies, by code.', 'code', () =>
+    Object.fromEntries(s.errors.flatMap((n, code) => (n > 0 ? [[errorCodeName(code), n]] : []))),
+  );
+  labelledCounterFrom(r, 'roomcast_closed_total', 'Connections the server closed or refused, by reason (slow_consumer counts slow-consumer closes).', 'reason', () => s.closed);
+  labelledCounterFrom(r, 'roomcast_auth_failures_total', 'Failed authentications, by reason.', 'reason', () => s.authFailures);
+  const fanout = new Histogram({
+    name: 'roomcast_fanout_recipients',
+    help: 'Local recipients per published event.',
+    buckets: [1, 10, 100, 1000, 10_000, 100_000],
+    registers: [r],
+  });
+  s.observeFanout = (n) => fanout.observe(n);
+  return r;
+}
+
+/** Registers GET /metrics (same credentials as /api). */
+export function registerMetricsRoute(ctx: ServerContext, app: TemplatedApp, registry: Registry): void {
+  app.get(
+    '/metrics',
+    handler(ctx, {}, async () => ({ text: await registry.metrics(), contentType: registry.contentType })),
+  );
+}

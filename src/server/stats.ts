@@ -1,0 +1,80 @@
+/**
+ * The server's counters: plain numbers bumped on hot paths (no allocation, no label lookup),
+ * read by /metrics at scrape time and by tests.
+ */
+
+/** Why the server closed or refused a connection (a label of roomcast_closed_total). */
+export type CloseReason =
+  | 'slow_consumer'
+  | 'protocol_abuse'
+  | 'frame_too_big'
+  | 'flooding'
+  | 'unauthenticated'
+  | 'token_expired'
+  | 'too_many_connections'
+  | 'too_many_per_ip'
+  | 'policy'
+  | 'admin'
+  | 'internal';
+
+/** Why authentication failed (a label of roomcast_auth_failures_total). */
+export type AuthFailure = 'missing' | 'invalid' | 'expired' | 'timeout';
+
+/** Every counter the server keeps. */
+export interface Stats {
+  /** Frames received from clients, and their bytes. */
+  framesIn: number;
+  bytesIn: number;
+  /** Publications fanned out on this process (that had local members). */
+  publications: number;
+  /** Messages handed to sockets by fan-out (one per member per publication), and their bytes. */
+  deliveries: number;
+  bytesOut: number;
+  /** Presence events fanned out. */
+  presenceEvents: number;
+  /** Error replies by ErrorCode value. */
+  errors: number[];
+  /** Frames refused by the rate limit. */
+  rateLimited: number;
+  /** Connections the server closed or refused, by reason. */
+  closed: Record<CloseReason, number>;
+  /** Authentication failures, by reason. */
+  authFailures: Record<AuthFailure, number>;
+  /** Connections opened (accepted) since start. */
+  connectionsOpened: number;
+  /** Records one publication's recipient count (a histogram in /metrics). */
+  observeFanout: (recipients: number) => void;
+  /** Times a connection was found over maxBackpressure under the `drop` policy. */
+  slowConsumerEpisodes: number;
+}
+
+/** Fresh zeroed counters. */
+export function createStats(): Stats {
+  return {
+    framesIn: 0,
+    bytesIn: 0,
+    publications: 0,
+    deliveries: 0,
+    bytesOut: 0,
+    presenceEvents: 0,
+    errors: [],
+    rateLimited: 0,
+    closed: {
+      slow_consumer: 0,
+      protocol_abuse: 0,
+      frame_too_big: 0,
+      flooding: 0,
+      unauthenticated: 0,
+      token_expired: 0,
+      too_many_connections: 0,
+      too_many_per_ip: 0,
+      policy: 0,
+      admin: 0,
+      internal: 0,
+    },
+    authFailures: { missing: 0, invalid: 0, expired: 0, timeout: 0 },
+    connectionsOpened: 0,
+    observeFanout: () => {},
+    slowConsumerEpisodes: 0,
+  };
+}
