@@ -67,6 +67,9 @@ export interface Config {
   tlsCert: string;
   tlsKey: string;
   tlsPassphrase: string;
+  broker: 'memory' | 'redis';
+  redisUrl: string;
+  redisPrefix: string;
 }
 
 /** Every option, in the order `--help` and the README list them. */
@@ -109,6 +112,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'tlsCert', kind: 'string', doc: 'PEM certificate file: serve wss:// and https:// (with tlsKey).' },
   { key: 'tlsKey', kind: 'string', doc: 'PEM private key file for tlsCert.' },
   { key: 'tlsPassphrase', kind: 'string', secret: true, doc: 'Passphrase of tlsKey, if it has one.' },
+  { key: 'broker', kind: 'enum', values: ['memory', 'redis'], doc: 'memory = this process only; redis = share rooms and presence with other processes.' },
+  { key: 'redisUrl', kind: 'string', doc: 'Redis to use with broker=redis (redis://[user:pass@]host:port[/db]).' },
+  { key: 'redisPrefix', kind: 'string', doc: 'Prefix of every Redis key and channel, so deployments can share a Redis.' },
 ];
 
 /** Built-in defaults. */
@@ -151,6 +157,9 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   tlsCert: '',
   tlsKey: '',
   tlsPassphrase: '',
+  broker: 'memory',
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: 'roomcast:',
 });
 
 /** `maxPayloadBytes` -> `--max-payload-bytes`. */

@@ -12,6 +12,8 @@ interface RoomPresence {
 class MemoryPresence implements PresenceStore {
   private readonly rooms = new Map<string, RoomPresence>();
 
+  async start(): Promise<void> {}
+
   add(room: string, connId: string, userId: string): void {
     let r = this.rooms.get(room);
     if (r === undefined) {

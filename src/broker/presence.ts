@@ -20,6 +20,8 @@ export interface PresenceCounts {
 
 /** Where presence lives. */
 export interface PresenceStore {
+  /** Connects (if needed). Called before the server listens. */
+  start(): Promise<void>;
   /** `connId` of `userId` is now in `room`. */
   add(room: string, connId: string, userId: string): void;
   /** `connId` has left `room`. */

@@ -59,6 +59,7 @@ const TYPES = {
   PublishReply: v1.PublishReply,
   RoomList: v1.RoomList,
   Error: v1.Error,
+  Event: v1.Event,
   ConnectionList: v1.ConnectionList,
   DisconnectRequest: v1.DisconnectRequest,
   RemoveRequest: v1.RemoveRequest,

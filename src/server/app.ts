@@ -8,6 +8,8 @@ import type { Broker } from '../broker/broker.js';
 import { createMemoryBroker } from '../broker/memory.js';
 import type { PresenceStore } from '../broker/presence.js';
 import { createMemoryPresence } from '../broker/presence-memory.js';
+import { createRedisPresence } from '../broker/presence-redis.js';
+import { createRedisBroker } from '../broker/redis.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ServerMessage } from '../protocol/codec.js';
@@ -47,9 +49,9 @@ export interface RoomcastServer {
 /** Optional parts to plug in. */
 export interface ServerDeps {
   log: Logger;
-  /** Defaults to the in-process broker. */
+  /** Defaults to the one `config.broker` names. */
   broker?: Broker;
-  /** Defaults to the in-process presence store. */
+  /** Defaults to the in-process store, or the Redis one with broker=redis. */
   presence?: PresenceStore;
 }
 
@@ -76,8 +78,9 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     deps.log.warn(fallbackMessage());
   }
   const log = deps.log;
-  const broker = deps.broker ?? createMemoryBroker();
-  const presence = deps.presence ?? createMemoryPresence();
+  const shared = config.broker === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, log } : undefined;
+  const broker = deps.broker ?? (shared ? createRedisBroker(shared) : createMemoryBroker());
+  const presence = deps.presence ?? (shared ? createRedisPresence(shared) : createMemoryPresence());
   const auth = createAuthenticator(config);
   const app = createApp(config);
   const conns = new Connections();
@@ -138,6 +141,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     },
     async listen() {
       await broker.start(handlers);
+      await presence.start();
       await new Promise<void>((resolve, reject) => {
         app.listen(config.host, config.port, (socket) => {
           if (socket === false) {

@@ -1,0 +1,194 @@
+/**
+ * The Redis broker: several server processes share rooms through Redis pub/sub.
+ *
+ * Each room is a Redis channel. A process subscribes to a room's channel only while it has
+ * local members (roomOpened/roomClosed). A publish runs one Lua script that, atomically, checks
+ * that some process listens, increments the room's sequence key and publishes the event with
+ * its number, so every process sees the same numbers in the same order. The publishing process
+ * gets its own message back and fans it out like the others; only it knows the sender socket,
+ * so exclude-self works unchanged.
+ *
+ * Wire format on a channel (binary-safe):
+ *   e<seq>:<x><Event protobuf without seq>   x = '1' to leave the sender out, '0' otherwise
+ *   p<JSON PresenceNotice>
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { decodeMessage, encodeMessage, type EventMessage } from '../protocol/codec.js';
+import type { Broker, BrokerHandlers, PresenceNotice, Publication } from './broker.js';
+
+/** How to reach Redis. */
+export interface RedisBrokerOptions {
+  url: string;
+  /** Prefix of every key and channel, so several deployments can share one Redis. */
+  prefix: string;
+  log: Logger;
+  /** A room's sequence key lives this long after its last publish (seconds). */
+  seqTtlSec?: number;
+  /** How long start() waits for Redis before failing. */
+  connectTimeoutMs?: number;
+}
+
+const PUBLISH_SCRIPT = `
+local listeners = redis.call('PUBSUB', 'NUMSUB', KEYS[2])[2]
+if listeners == 0 then return 0 end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('PUBLISH', KEYS[2], 'e' .. seq .. ':' .. ARGV[1])
+return seq
+`;
+
+const COLON = 0x3a;
+const EVENT = 0x65; // 'e'
+const PRESENCE = 0x70; // 'p'
+
+type ScriptedRedis = Redis & { roomcastPublish(seqKey: string, channel: string, body: Buffer, ttl: number): Promise<number> };
+
+/** Opens a Redis connection and waits until it is ready (or fails with a clear message). */
+export async function connectRedis(url: string, name: string, timeoutMs: number, options: { offlineQueue: boolean }): Promise<Redis> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectionName: name,
+    enableOfflineQueue: options.offlineQueue,
+    maxRetriesPerRequest: 1,
+    connectTimeout: timeoutMs,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  client.on('error', () => {
+    // Reported through failed commands and the reconnect logic; without a listener ioredis
+    // would print every connection error.
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw new Error(`cannot connect to Redis at ${url}: ${(err as Error).message}`);
+  }
+  return client;
+}
+
+/**
+ * Closes a connection: QUIT when it is up (pending replies arrive first), otherwise drop it, so
+ * that no reconnect timer outlives the server.
+ */
+export async function closeRedis(client: Redis | undefined): Promise<void> {
+  if (client === undefined) return;
+  if (client.status === 'ready') {
+    const quit = client.quit().catch(() => undefined);
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
+    await Promise.race([quit, timeout]);
+  }
+  client.disconnect();
+}
+
+class RedisBroker implements Broker {
+  readonly kind = 'redis';
+  private commands: ScriptedRedis | undefined;
+  private subscriber: Redis | undefined;
+  private handlers: BrokerHandlers | undefined;
+  private readonly opts: Required<RedisBrokerOptions>;
+  /** Pending or done SUBSCRIBEs of open rooms: a join waits for its room's before answering. */
+  private readonly subscriptions = new Map<string, Promise<unknown>>();
+
+  constructor(options: RedisBrokerOptions) {
+    this.opts = { seqTtlSec: 24 * 3600, connectTimeoutMs: 5000, ...options };
+  }
+
+  private channel(room: string): string {
+    return `${this.opts.prefix}room:${room}`;
+  }
+
+  private seqKey(room: string): string {
+    return `${this.opts.prefix}seq:${room}`;
+  }
+
+  async start(handlers: BrokerHandlers): Promise<void> {
+    this.handlers = handlers;
+    const { url, connectTimeoutMs } = this.opts;
+    // Commands fail at once while Redis is away (the client gets ERROR_CODE_INTERNAL) instead of
+    // queueing without bound; the subscriber queues its (re)subscriptions until it is back.
+    const commands = (await connectRedis(url, 'roomcast-commands', connectTimeoutMs, { offlineQueue: false })) as ScriptedRedis;
+    commands.defineCommand('roomcastPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.commands = commands;
+    this.subscriber = await connectRedis(url, 'roomcast-subscriber', connectTimeoutMs, { offlineQueue: true });
+    this.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message));
+  }
+
+  private onMessage(message: Buffer): void {
+    const handlers = this.handlers;
+    if (handlers === undefined) return;
+    try {
+      if (message[0] === EVENT) {
+        const colon = message.indexOf(COLON);
+        const seq = Number(message.toString('latin1', 1, colon));
+        const excludeSelf = message[colon + 1] === 0x31;
+        const e = decodeMessage<EventMessage>('Event', message.subarray(colon + 2), true);
+        handlers.deliver({
+          room: e.room ?? '',
+          seq,
+          timeUs: Number(e.timeUs),
+          text: e.text ?? undefined,
+          data: e.data ?? undefined,
+          connId: e.connId ?? '',
+          userId: e.userId ?? '',
+          excludeSelf,
+        });
+      } else if (message[0] === PRESENCE) {
+        handlers.presence(JSON.parse(message.toString('utf8', 1)) as PresenceNotice);
+      }
+    } catch (err) {
+      this.opts.log.error({ err }, 'unreadable message from Redis');
+    }
+  }
+
+  async publish(p: Publication): Promise<number> {
+    const commands = this.commands;
+    if (commands === undefined) throw new Error('the Redis broker is not started');
+    const event = encodeMessage('Event', { room: p.room, timeUs: p.timeUs, text: p.text, data: p.data, connId: p.connId, userId: p.userId }, 'proto') as Uint8Array;
+    const body = Buffer.concat([Buffer.from(p.excludeSelf ? '1' : '0'), event]);
+    return Number(await commands.roomcastPublish(this.seqKey(p.room), this.channel(p.room), body, this.opts.seqTtlSec));
+  }
+
+  announce(notice: PresenceNotice): void {
+    this.commands?.publish(this.channel(notice.room), `p${JSON.stringify(notice)}`).catch((err: unknown) => {
+      this.opts.log.warn({ err, room: notice.room }, 'presence notice not sent');
+    });
+  }
+
+  roomOpened(room: string): void {
+    const subscriber = this.subscriber;
+    if (subscriber === undefined) return;
+    const done = subscriber.subscribe(this.channel(room));
+    done.catch((err: unknown) => this.opts.log.error({ err, room }, 'subscribe failed'));
+    this.subscriptions.set(room, done);
+  }
+
+  roomClosed(room: string): void {
+    this.subscriptions.delete(room);
+    this.subscriber?.unsubscribe(this.channel(room)).catch((err: unknown) => this.opts.log.warn({ err, room }, 'unsubscribe failed'));
+  }
+
+  /**
+   * The room's last sequence number, once this process's subscription to it is in place: the
+   * join reply comes after it, so a publish sent after the reply cannot miss this process.
+   */
+  async lastSeq(room: string): Promise<number> {
+    const commands = this.commands;
+    if (commands === undefined) throw new Error('the Redis broker is not started');
+    await this.subscriptions.get(room);
+    return Number((await commands.get(this.seqKey(room))) ?? 0);
+  }
+
+  async close(): Promise<void> {
+    this.handlers = undefined;
+    this.subscriptions.clear();
+    await Promise.all([closeRedis(this.subscriber), closeRedis(this.commands)]);
+    this.subscriber = undefined;
+    this.commands = undefined;
+  }
+}
+
+/** Creates the Redis broker (connects on start()). */
+export function createRedisBroker(options: RedisBrokerOptions): Broker {
+  return new RedisBroker(options);
+}

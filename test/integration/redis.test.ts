@@ -1,0 +1,138 @@
+/**
+ * Several server processes sharing rooms through a real redis-server: events, sequence numbers,
+ * exclude-self, presence and the HTTP API across processes; Redis going away.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { PresenceAction } from '../../src/protocol/codec.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { httpRequest, requireTool, sleep, startRedis, startServer, TestClient, type TestRedis, type TestServer } from '../helpers.js';
+
+const missing = requireTool('redis-server');
+
+describe('broker=redis', { skip: missing }, () => {
+  let redis: TestRedis;
+  let a: TestServer;
+  let b: TestServer;
+  before(async () => {
+    redis = await startRedis();
+    const options = { broker: 'redis' as const, redisUrl: redis.url, redisPrefix: 'test:', presenceEvents: ['*'] };
+    a = await startServer(options);
+    b = await startServer(options);
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.stop();
+  });
+
+  it('an event published on one process reaches members on both, with one sequence', async () => {
+    const onA = await TestClient.connect(a.url('/rooms/shared'), 'proto');
+    const onB = await TestClient.connect(b.url('/rooms/shared'), 'json');
+    const onB2 = await TestClient.connect(b.url('/rooms/shared'), 'proto');
+    const r1 = await onA.request({ publish: { room: 'shared', text: 'from A' } });
+    const r2 = await onB.request({ publish: { room: 'shared', data: new Uint8Array([7, 7]) } });
+    assert.deepEqual([r1.publish?.seq, r2.publish?.seq], [1, 2]);
+    for (const c of [onA, onB, onB2]) {
+      const evs = await c.events('shared', 2);
+      assert.deepEqual(evs.map((e) => e?.seq), [1, 2]);
+      assert.equal(evs[0]?.text, 'from A');
+      assert.equal(evs[0]?.connId, onA.connId);
+      assert.deepEqual([...(evs[1]?.data ?? [])], [7, 7]);
+    }
+    for (const c of [onA, onB, onB2]) c.close();
+  });
+
+  it('sequence numbers stay unique and ordered under concurrent publishes from both processes', async () => {
+    const pa = await TestClient.connect(a.url('/rooms/race'), 'proto');
+    const pb = await TestClient.connect(b.url('/rooms/race'), 'proto');
+    const sends = [];
+    for (let i = 0; i < 50; i++) {
+      sends.push(pa.request({ publish: { room: 'race', text: `a${i}` } }));
+      sends.push(pb.request({ publish: { room: 'race', text: `b${i}` } }));
+    }
+    const seqs = (await Promise.all(sends)).map((r) => Number(r.publish?.seq)).sort((x, y) => x - y);
+    assert.deepEqual(seqs, Array.from({ length: 100 }, (_, i) => i + 1));
+    const evA = (await pa.events('race', 100)).map((e) => `${e?.seq}${e?.text}`);
+    const evB = (await pb.events('race', 100)).map((e) => `${e?.seq}${e?.text}`);
+    assert.deepEqual(evA, evB, 'both processes deliver the same events in the same order');
+    assert.deepEqual(evA.map((x) => Number.parseInt(x, 10)), Array.from({ length: 100 }, (_, i) => i + 1));
+    pa.close();
+    pb.close();
+  });
+
+  it('excludeSelf leaves out only the sender, across processes', async () => {
+    const sender = await TestClient.connect(a.url('/rooms/noself'), 'json');
+    const sameProcess = await TestClient.connect(a.url('/rooms/noself'), 'proto');
+    const otherProcess = await TestClient.connect(b.url('/rooms/noself'), 'json');
+    await sender.request({ publish: { room: 'noself', text: 'not to me', excludeSelf: true } });
+    await otherProcess.request({ publish: { room: 'noself', text: 'marker' } });
+    for (const c of [sameProcess, otherProcess]) assert.deepEqual((await c.events('noself', 2)).map((e) => e?.text), ['not to me', 'marker']);
+    assert.deepEqual((await sender.events('noself', 1)).map((e) => e?.text), ['marker']);
+    for (const c of [sender, sameProcess, otherProcess]) c.close();
+  });
+
+  it('the HTTP API on one process publishes to members on the other', async () => {
+    const c = await TestClient.connect(b.url('/rooms/http'), 'proto');
+    const res = await httpRequest(a.http, 'POST', '/api/rooms/http/publish', { body: '{"text":"via A"}' });
+    assert.deepEqual(res.json(), { room: 'http', seq: '1' });
+    assert.equal((await c.events('http', 1))[0]?.text, 'via A');
+    const empty = await httpRequest(a.http, 'POST', '/api/rooms/nobody-here/publish', { body: '{"text":"x"}' });
+    assert.deepEqual(empty.json(), { room: 'nobody-here' }, 'seq 0: no process has the room');
+    c.close();
+  });
+
+  it('presence spans processes: queries, counts and join/leave events', async () => {
+    const x1 = await TestClient.connect(a.url('/rooms/pres'), 'proto');
+    const x2 = await TestClient.connect(b.url('/rooms/pres'), 'json');
+    const p = await x1.request({ presenceStats: { room: 'pres' } });
+    assert.deepEqual(p.presenceStats, { room: 'pres', connections: 2, users: 1 }, 'two anonymous connections, one (empty) user id');
+    const members = await x2.request({ presence: { room: 'pres' } });
+    assert.deepEqual([...(members.presence?.members?.[0]?.connIds ?? [])].sort(), [x1.connId, x2.connId].sort());
+    await x1.waitFor((m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_JOIN, 'join from the other process');
+    x2.close();
+    await x1.waitFor((m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_LEAVE, 'leave from the other process');
+    await sleep(50);
+    const after1 = await x1.request({ presenceStats: { room: 'pres' } });
+    assert.equal(after1.presenceStats?.connections, 1);
+    x1.close();
+  });
+
+  it('a process unsubscribes from a room when its last local member leaves', async () => {
+    const { Redis } = await import('ioredis');
+    const probe = new Redis(redis.url);
+    try {
+      const numsub = async () => Number(((await probe.pubsub('NUMSUB', 'test:room:sub')) as [string, number])[1]);
+      const c1 = await TestClient.connect(a.url('/rooms/sub'), 'proto');
+      const c2 = await TestClient.connect(b.url('/rooms/sub'), 'proto');
+      assert.equal(await numsub(), 2);
+      c1.close();
+      await c1.closed;
+      for (let i = 0; i < 50 && (await numsub()) !== 1; i++) await sleep(20);
+      assert.equal(await numsub(), 1);
+      c2.close();
+    } finally {
+      probe.disconnect();
+    }
+  });
+
+  it('when Redis goes away, publishes fail with ERROR_CODE_INTERNAL instead of hanging', async () => {
+    const own = await startRedis();
+    const srv = await startServer({ broker: 'redis', redisUrl: own.url });
+    try {
+      const c = await TestClient.connect(srv.url('/rooms/doomed'), 'proto');
+      await own.stop();
+      const r = await c.request({ publish: { room: 'doomed', text: 'x' } });
+      assert.equal(r.error?.code, ErrorCode.ERROR_CODE_INTERNAL);
+      c.close();
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('broker=redis start-up', { skip: missing }, () => {
+  it('fails to start with a clear message when Redis is unreachable', async () => {
+    await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://127.0.0.1:1' }), /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
+  });
+});
