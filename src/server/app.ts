@@ -3,7 +3,7 @@
  * API, the broker and presence store, the ticker and the slow-consumer check, and an orderly
  * shutdown.
  */
-import type { TemplatedApp, us_listen_socket, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSockets.js';
 import type { Broker } from '../broker/broker.js';
 import { createMemoryBroker } from '../broker/memory.js';
 import type { PresenceStore } from '../broker/presence.js';
@@ -12,22 +12,24 @@ import { createRedisPresence } from '../broker/presence-redis.js';
 import { createRedisBroker } from '../broker/redis.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { ServerMessage } from '../protocol/codec.js';
 import { CloseCode } from '../protocol/errors.js';
 import { registerAdminRoutes } from './admin.js';
 import { createAuthenticator } from './auth.js';
 import { type Conn, Connections } from './connections.js';
-import { closeConn, nowUs, type ServerContext } from './context.js';
+import type { ServerContext } from './context.js';
 import { createFanout } from './fanout.js';
 import { registerHttpRoutes } from './http.js';
-import { applyIdentity, armAuthDeadline, countAuthFailure, forgetIdentity } from './identity.js';
-import { joinRoom, leaveAll } from './membership.js';
+import { forgetIdentity } from './identity.js';
+import { leaveAll } from './membership.js';
 import { createMetrics, registerMetricsRoute } from './metrics.js';
-import { canJoin, type Identity, RoomPatterns } from './permissions.js';
+import { onOpen } from './open.js';
+import { RoomPatterns } from './permissions.js';
 import { Rooms } from './rooms.js';
-import { onMessage, send, sendLater } from './session.js';
+import { onMessage } from './session.js';
+import { checkSlowConsumers } from './slow-consumers.js';
 import { createStats, type Stats } from './stats.js';
-import { checkLimits, refusalFor, upgrade } from './upgrade.js';
+import { tick } from './ticker.js';
+import { upgrade } from './upgrade.js';
 import { fallbackMessage, isNativeUws, uWS } from './uws.js';
 
 /** A roomcast server. */
@@ -173,109 +175,4 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
       log.info('closed');
     },
   };
-}
-
-function onOpen(ctx: ServerContext, ws: WebSocket<Conn>): void {
-  const conn = ws.getUserData();
-  conn.ws = ws;
-  const refusal = conn.refusal ?? checkLimits(ctx, conn.remoteAddress);
-  if (refusal !== undefined) {
-    closeConn(ctx, conn, refusal.code, refusal.reason, refusal.why);
-    return;
-  }
-  ctx.conns.add(conn);
-  ctx.stats.connectionsOpened += 1;
-  const token = conn.urlToken;
-  if (token === undefined) {
-    welcome(ctx, conn);
-    return;
-  }
-  conn.urlToken = undefined;
-  conn.authPending = true;
-  ctx.auth.verify(token).then(
-    (identity) => {
-      conn.authPending = false;
-      if (!conn.closed) ws.cork(() => welcome(ctx, conn, identity));
-    },
-    (err: unknown) => {
-      conn.authPending = false;
-      countAuthFailure(ctx, err);
-      const r = refusalFor(err);
-      if (!conn.closed) ws.cork(() => closeConn(ctx, conn, r.code, r.reason, r.why));
-    },
-  );
-}
-
-/**
- * Finishes opening a connection: its identity (if any), the URL room, the Welcome. A connection
- * without an identity must send `connect` before the deadline.
- */
-function welcome(ctx: ServerContext, conn: Conn, verified?: Identity): void {
-  const identity = verified ?? conn.identity;
-  if (identity === undefined) armAuthDeadline(ctx, conn);
-  else applyIdentity(ctx, conn, identity);
-  const message = (rooms: Array<{ room: string; seq: number }>): ServerMessage => ({
-    welcome: { connId: conn.id, rooms, maxPayloadBytes: ctx.config.maxPayloadBytes, userId: identity?.userId ?? '', authRequired: identity === undefined },
-  });
-  const room = conn.urlRoom;
-  if (room === undefined || identity === undefined) {
-    send(conn, message([]));
-    return;
-  }
-  if (!canJoin(identity, room)) {
-    closeConn(ctx, conn, CloseCode.CLOSE_CODE_POLICY, `may not join room "${room}"`, 'policy');
-    return;
-  }
-  const seq = joinRoom(ctx, conn, room);
-  if (typeof seq === 'number') send(conn, message([{ room, seq }]));
-  else {
-    seq.then(
-      (s) => sendLater(conn, message([{ room, seq: s }])),
-      (err: unknown) => {
-        ctx.log.error({ err, conn: conn.id }, 'broker failed on join');
-        if (!conn.closed) conn.ws?.cork(() => closeConn(ctx, conn, CloseCode.CLOSE_CODE_INTERNAL_ERROR, 'broker unavailable', 'internal'));
-      },
-    );
-  }
-  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ conn: conn.id, encoding: conn.encoding, room, user: identity.userId }, 'open');
-}
-
-/** Pushes the server time into every room with members (the tutorial's ticker). */
-function tick(ctx: ServerContext): void {
-  const timeUs = nowUs();
-  const text = new Date(Math.floor(timeUs / 1000)).toISOString();
-  for (const room of ctx.rooms.names()) {
-    const r = ctx.broker.publish({ room, timeUs, text, connId: '', userId: '', excludeSelf: false });
-    if (typeof r !== 'number') r.catch((err: unknown) => ctx.log.warn({ err, room }, 'tick publish failed'));
-  }
-}
-
-/**
- * Looks for connections that fall behind. Under `close`, one over half of maxBackpressure is
- * closed with 4000 (uWS itself cuts one that reaches the full limit between checks); under
- * `drop`, one at the limit is missing messages (uWS skips it), which is counted and logged once
- * per episode. One native call per connection per check, off the publish path.
- */
-function checkSlowConsumers(ctx: ServerContext): void {
-  const { maxBackpressure, slowConsumer, maxFrameBytes } = ctx.config;
-  const closeAt = maxBackpressure / 2;
-  for (const conn of ctx.conns.values()) {
-    const ws = conn.ws;
-    if (ws === undefined) continue;
-    const buffered = ws.getBufferedAmount();
-    if (slowConsumer === 'close') {
-      if (buffered > closeAt) {
-        ctx.log.info({ conn: conn.id, buffered }, 'closing slow consumer');
-        closeConn(ctx, conn, CloseCode.CLOSE_CODE_SLOW_CONSUMER, 'slow consumer: send buffer over limit', 'slow_consumer');
-      }
-    } else if (buffered >= maxBackpressure - maxFrameBytes) {
-      if (!conn.slow) {
-        conn.slow = true;
-        ctx.stats.slowConsumerEpisodes += 1;
-        ctx.log.info({ conn: conn.id, buffered }, 'slow consumer: messages are being dropped');
-      }
-    } else {
-      conn.slow = false;
-    }
-  }
 }
