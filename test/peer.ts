@@ -77,6 +77,8 @@ export class PeerConnection {
 
 /** A listening scripted peer. */
 export class Peer {
+  /** Peers still listening, so that a failed test cannot leave one behind (see closeAll). */
+  private static readonly live = new Set<Peer>();
   /** Every connection so far, in order. */
   readonly connections: PeerConnection[] = [];
   private waiters: Array<() => void> = [];
@@ -95,6 +97,7 @@ export class Peer {
     });
     await new Promise<void>((resolve) => wss.once('listening', resolve));
     const peer = new Peer(wss, (wss.address() as AddressInfo).port);
+    Peer.live.add(peer);
     wss.on('connection', (ws, req) => {
       const c = new PeerConnection(ws, req.url ?? '');
       peer.connections.push(c);
@@ -121,8 +124,14 @@ export class Peer {
     return this.connections[n] as PeerConnection;
   }
 
+  /** Closes every peer still listening. */
+  static async closeAll(): Promise<void> {
+    await Promise.all([...Peer.live].map((p) => p.close()));
+  }
+
   /** Closes every connection and stops listening. */
   async close(): Promise<void> {
+    if (!Peer.live.delete(this)) return;
     for (const c of this.connections) c.ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }

@@ -30,6 +30,14 @@ function collect(c: RoomcastClient): RoomEvent[] {
   return events;
 }
 
+const clients: RoomcastClient[] = [];
+/** createClient, remembered so that a failed test cannot leave a client reconnecting forever. */
+function track(c: RoomcastClient): RoomcastClient {
+  clients.push(c);
+  return c;
+}
+after(() => Promise.all(clients.map((c) => c.close())));
+
 async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!pred()) {
@@ -46,7 +54,7 @@ describe('the SDK against the server', () => {
   after(() => srv.close());
 
   const open = async (options: Partial<ClientOptions>, path = '/ws'): Promise<RoomcastClient> => {
-    const c = createClient({ url: srv.url(path), ...options });
+    const c = track(createClient({ url: srv.url(path), ...options }));
     await c.connect();
     return c;
   };
@@ -177,11 +185,11 @@ describe('a server restart', () => {
         super(url.replace(`:${firstPort}/`, `:${currentPort}/`), protocols);
       }
     }
-    const c = createClient({ url: srv.url('/rooms/url-room'), encoding: 'json', reconnect: { initialDelayMs: 20, maxDelayMs: 100 }, WebSocket: Dialer });
+    const c = track(createClient({ url: srv.url('/rooms/url-room'), encoding: 'json', reconnect: { initialDelayMs: 20, maxDelayMs: 100 }, WebSocket: Dialer }));
     const events = collect(c);
     await c.connect();
     await c.join('cmd-room');
-    const publisher = createClient({ url: srv.url(), rooms: ['cmd-room', 'url-room'], reconnect: false });
+    const publisher = track(createClient({ url: srv.url(), rooms: ['cmd-room', 'url-room'], reconnect: false }));
     await publisher.connect();
     await publisher.publish('cmd-room', 'one');
     await publisher.publish('cmd-room', 'two');
@@ -216,7 +224,7 @@ describe('a server restart', () => {
     assert.deepEqual(c.rooms.sort(), ['cmd-room', 'url-room']);
 
     // The server really has it in both rooms again.
-    const other = createClient({ url: srv.url(), rooms: ['cmd-room', 'url-room'] });
+    const other = track(createClient({ url: srv.url(), rooms: ['cmd-room', 'url-room'] }));
     await other.connect();
     await other.publish('url-room', 'after');
     await other.publish('cmd-room', 'after');

@@ -35,9 +35,18 @@ function answerRooms(c: PeerConnection): void {
   };
 }
 
+const clients: RoomcastClient[] = [];
 function client(peer: Peer, options: Partial<ClientOptions> = {}, path = '/ws'): RoomcastClient {
-  return createClient({ url: peer.url(path), ...FAST, ...options });
+  const c = createClient({ url: peer.url(path), ...FAST, ...options });
+  clients.push(c);
+  return c;
 }
+
+// After a failure, nothing may keep running (a client would reconnect forever).
+after(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await Peer.closeAll();
+});
 
 /** The next `name` event of a client. */
 function next<K extends keyof ClientEvents>(c: RoomcastClient, name: K, ms = 5000): Promise<ClientEvents[K]> {
