@@ -21,7 +21,10 @@ import threading
 import websockets
 from google.protobuf import json_format
 
-from roomcast.v1 import roomcast_pb2 as pb
+try:
+    from roomcast.v1 import roomcast_pb2 as pb
+except ImportError as err:
+    sys.exit(f"{err}: run `npm run gen:clients` and put src/gen/clients/python on PYTHONPATH")
 
 
 class Wire:
