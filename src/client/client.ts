@@ -5,9 +5,9 @@
  * {@link DisconnectedError}.
  */
 import type { ClientMessage } from '../protocol/codec.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { toAuthResult, toJoinResult, toNumber, toPresence, toPresenceStats } from './convert.js';
 import { RoomcastClientError, ServerError } from './errors.js';
-import { ErrorCode } from '../protocol/errors.js';
 import type { ClientOptions } from './options.js';
 import { Session } from './session.js';
 import type { AuthResult, JoinResult, Payload, PresenceResult, PresenceStatsResult, PublishResult, RefreshResult } from './types.js';

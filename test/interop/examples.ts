@@ -57,7 +57,8 @@ export function prepareWorkspace(): Workspace {
   const goBinary = join(dir, 'bin', 'chat-go');
   run('go', ['build', '-o', goBinary, '.'], {
     cwd: join(dir, 'examples/go'),
-    env: { ...process.env, GOCACHE: join(dir, 'gocache'), GOPATH: join(dir, 'gopath'), GOPROXY: 'off', GOFLAGS: '-mod=mod' },
+    // Offline and self-contained: no proxy, no user config (GOENV), caches in the temp dir.
+    env: { ...process.env, GOCACHE: join(dir, 'gocache'), GOPATH: join(dir, 'gopath'), GOPROXY: 'off', GOFLAGS: '-mod=mod', GOENV: 'off', GO111MODULE: 'on' },
   });
   return {
     dir,
