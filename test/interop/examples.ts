@@ -49,27 +49,28 @@ export interface Workspace {
  */
 export function prepareWorkspace(): Workspace {
   const dir = mkdtempSync(join(tmpdir(), 'roomcast-interop-'));
-  const genDir = join(dir, 'gen', 'clients');
-  run('bash', ['scripts/gen-clients.sh', genDir]);
-  // Same relative layout as src/, so the example's `replace => ../../gen/clients/go` resolves.
-  cpSync(join(ROOT, 'src/examples/go'), join(dir, 'examples/go'), { recursive: true });
-  mkdirSync(join(dir, 'bin'));
-  const goBinary = join(dir, 'bin', 'chat-go');
-  run('go', ['build', '-o', goBinary, '.'], {
-    cwd: join(dir, 'examples/go'),
-    // Offline and self-contained: no proxy, no user config (GOENV), caches in the temp dir.
-    env: { ...process.env, GOCACHE: join(dir, 'gocache'), GOPATH: join(dir, 'gopath'), GOPROXY: 'off', GOFLAGS: '-mod=mod', GOENV: 'off', GO111MODULE: 'on' },
-  });
-  return {
-    dir,
-    genDir,
-    goBinary,
-    remove: () => {
-      // Go leaves read-only files in its caches.
-      spawnSync('chmod', ['-R', 'u+w', dir]);
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const remove = (): void => {
+    // Go leaves read-only files in its caches.
+    spawnSync('chmod', ['-R', 'u+w', dir]);
+    rmSync(dir, { recursive: true, force: true });
   };
+  const genDir = join(dir, 'gen', 'clients');
+  const goBinary = join(dir, 'bin', 'chat-go');
+  try {
+    run('bash', ['scripts/gen-clients.sh', genDir]);
+    // Same relative layout as src/, so the example's `replace => ../../gen/clients/go` resolves.
+    cpSync(join(ROOT, 'src/examples/go'), join(dir, 'examples/go'), { recursive: true });
+    mkdirSync(join(dir, 'bin'));
+    run('go', ['build', '-o', goBinary, '.'], {
+      cwd: join(dir, 'examples/go'),
+      // Offline and self-contained: no proxy, no user config (GOENV), caches in the temp dir.
+      env: { ...process.env, GOCACHE: join(dir, 'gocache'), GOPATH: join(dir, 'gopath'), GOPROXY: 'off', GOFLAGS: '-mod=mod', GOENV: 'off', GO111MODULE: 'on' },
+    });
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { dir, genDir, goBinary, remove };
 }
 
 /** A parsed `event ...` line of an example program. */
