@@ -10,8 +10,9 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import { roomcast } from '../gen/roomcast.js';
+import { encodeBase64 } from './base64.js';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { JsonShapeError, readProto3Json } from './json.js';
+import { JsonShapeError, type ReadOptions, readProto3Json } from './json.js';
 
 const v1 = roomcast.v1;
 
@@ -80,6 +81,7 @@ export interface DecodedCommand {
 }
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const textEncoder = new TextEncoder();
 
 /**
  * Decodes one client frame. Throws {@link ProtocolError}: MALFORMED_FRAME when the bytes are not
@@ -175,17 +177,23 @@ export function encodeServerMessage(message: ServerMessage, encoding: Encoding):
  * object: 64-bit integers become numbers (exact up to 2^53, which sequence numbers and
  * microsecond times stay far below), bytes become Uint8Array, absent fields take their proto3
  * defaults (0, '', false, []; oneof members and messages stay absent). Throws {@link ProtocolError}
- * (MALFORMED_FRAME) on bad input.
+ * (MALFORMED_FRAME) on bad input. Protobuf always skips unknown fields; JSON does so only with
+ * `ignoreUnknownFields` (see {@link ReadOptions}).
  */
-export function decodeMessage<T = Record<string, unknown>>(type: TypeName, frame: Uint8Array | string, isBinary: boolean): T {
+export function decodeMessage<T = Record<string, unknown>>(
+  type: TypeName,
+  frame: Uint8Array | string,
+  isBinary: boolean,
+  options: { ignoreUnknownFields?: boolean } = {},
+): T {
   const PT = TYPES[type] as unknown as ProtoType;
   try {
     if (isBinary) {
-      const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
+      const bytes = typeof frame === 'string' ? textEncoder.encode(frame) : frame;
       return PT.toObject(PT.decode(bytes), { longs: Number, arrays: true, defaults: true }) as T;
     }
     const text = typeof frame === 'string' ? frame : textDecoder.decode(frame);
-    return readProto3Json(type, JSON.parse(text), { defaults: true }) as T;
+    return readProto3Json(type, JSON.parse(text), { defaults: true, ignoreUnknownFields: options.ignoreUnknownFields === true }) as T;
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
     throw new ProtocolError(ErrorCode.ERROR_CODE_MALFORMED_FRAME, `not a ${type}: ${(err as Error).message}`);
@@ -197,9 +205,12 @@ export function encodeClientMessage(message: ClientMessage, encoding: Encoding):
   return encodeMessage('ClientMessage', message, encoding);
 }
 
-/** Decodes a server frame (clients and tests). */
-export function decodeServerMessage(frame: Uint8Array | string, isBinary: boolean): ServerMessage {
-  return decodeMessage<ServerMessage>('ServerMessage', frame, isBinary);
+/**
+ * Decodes a server frame (clients and tests). Tests read strictly to catch server mistakes; the
+ * client SDK sets `ignoreUnknownFields` so that a newer server does not break it.
+ */
+export function decodeServerMessage(frame: Uint8Array | string, isBinary: boolean, options: { ignoreUnknownFields?: boolean } = {}): ServerMessage {
+  return decodeMessage<ServerMessage>('ServerMessage', frame, isBinary, options);
 }
 
 /** The parts of a pushed event, as the publish path has them. */
@@ -228,7 +239,7 @@ export function encodeEventJson(e: EventFields): string {
   if (e.seq !== 0) s += `,"seq":"${e.seq}"`;
   if (e.timeUs !== 0) s += `,"timeUs":"${e.timeUs}"`;
   if (e.text != null) s += `,"text":${JSON.stringify(e.text)}`;
-  else if (e.data != null) s += `,"data":"${Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64')}"`;
+  else if (e.data != null) s += `,"data":"${encodeBase64(e.data)}"`;
   if (e.connId !== '') s += `,"connId":${JSON.stringify(e.connId)}`;
   if (e.userId !== '') s += `,"userId":${JSON.stringify(e.userId)}`;
   return `${s}}}`;

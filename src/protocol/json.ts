@@ -9,6 +9,7 @@
  * member of a oneof. Anything else is a {@link JsonShapeError} naming the offending path.
  */
 import descriptorJson from '../gen/roomcast.json' with { type: 'json' };
+import { decodeBase64 } from './base64.js';
 
 /** A JSON value did not fit the message it was read as. */
 export class JsonShapeError extends Error {
@@ -47,6 +48,18 @@ interface MessageInfo {
   byKey: Map<string, FieldInfo>;
   resolved: boolean;
   raw: TypeDescriptor;
+}
+
+/** How {@link readProto3Json} reads. */
+export interface ReadOptions {
+  /** Give absent scalar fields (outside oneofs) their proto3 default, as a protobuf decoder does. */
+  defaults: boolean;
+  /**
+   * Skip unknown fields and read unknown enum names as 0, like the standard parsers' option of
+   * the same name. For clients reading a server that may be newer than they are; the server
+   * itself reads strictly.
+   */
+  ignoreUnknownFields: boolean;
 }
 
 const PACKAGE = 'roomcast.v1';
@@ -146,11 +159,13 @@ function readInteger64(v: unknown, path: string, unsigned: boolean): number | st
   throw new JsonShapeError(`${path}: expected a 64-bit integer (string or number), got ${describe(v)}`);
 }
 
-function readScalar(field: FieldInfo, v: unknown, path: string): unknown {
+function readScalar(field: FieldInfo, v: unknown, path: string, opts: ReadOptions): unknown {
   const t = field.type;
   if (field.enumValues) {
     if (typeof v === 'string') {
       const n = field.enumValues.get(v);
+      // A newer peer may send a value this build does not know: read it as the default.
+      if (n === undefined && opts.ignoreUnknownFields) return 0;
       if (n === undefined) throw new JsonShapeError(`${path}: unknown enum value ${JSON.stringify(v)}`);
       return n;
     }
@@ -168,7 +183,7 @@ function readScalar(field: FieldInfo, v: unknown, path: string): unknown {
     if (typeof v !== 'string' || !BASE64.test(v)) {
       throw new JsonShapeError(`${path}: expected base64 text, got ${describe(v)}`);
     }
-    return new Uint8Array(Buffer.from(v, v.includes('-') || v.includes('_') ? 'base64url' : 'base64'));
+    return decodeBase64(v);
   }
   if (INT32_TYPES.has(t)) return readInteger(v, path, -(2 ** 31), 2 ** 31 - 1);
   if (UINT32_TYPES.has(t)) return readInteger(v, path, 0, 2 ** 32 - 1);
@@ -193,9 +208,9 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function readValue(field: FieldInfo, v: unknown, path: string, depth: number, defaults: boolean): unknown {
-  if (field.message) return readMessage(field.message, v, path, depth + 1, defaults);
-  return readScalar(field, v, path);
+function readValue(field: FieldInfo, v: unknown, path: string, depth: number, opts: ReadOptions): unknown {
+  if (field.message) return readMessage(field.message, v, path, depth + 1, opts);
+  return readScalar(field, v, path, opts);
 }
 
 /** The proto3 default of a scalar field. */
@@ -207,7 +222,7 @@ function defaultOf(field: FieldInfo): unknown {
   return 0;
 }
 
-function readMessage(m: MessageInfo, value: unknown, path: string, depth: number, defaults: boolean): Record<string, unknown> {
+function readMessage(m: MessageInfo, value: unknown, path: string, depth: number, opts: ReadOptions): Record<string, unknown> {
   if (depth > 32) throw new JsonShapeError(`${path}: nested too deeply`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new JsonShapeError(`${path}: expected an object (${m.fullName}), got ${describe(value)}`);
@@ -218,6 +233,7 @@ function readMessage(m: MessageInfo, value: unknown, path: string, depth: number
     const field = m.byKey.get(key);
     const fieldPath = path ? `${path}.${key}` : key;
     if (!field) {
+      if (opts.ignoreUnknownFields) continue;
       throw new JsonShapeError(`${fieldPath}: unknown field of ${m.fullName}`, depth === 0 ? key : undefined);
     }
     if (field.name in out) throw new JsonShapeError(`${fieldPath}: field given twice`);
@@ -230,15 +246,15 @@ function readMessage(m: MessageInfo, value: unknown, path: string, depth: number
     }
     if (field.repeated) {
       if (!Array.isArray(v)) throw new JsonShapeError(`${fieldPath}: expected an array, got ${describe(v)}`);
-      out[field.name] = v.map((item, i) => readValue(field, item, `${fieldPath}[${i}]`, depth, defaults));
+      out[field.name] = v.map((item, i) => readValue(field, item, `${fieldPath}[${i}]`, depth, opts));
     } else {
-      out[field.name] = readValue(field, v, fieldPath, depth, defaults);
+      out[field.name] = readValue(field, v, fieldPath, depth, opts);
     }
   }
   for (const field of m.byKey.values()) {
     if (field.name in out) continue;
     if (field.repeated) out[field.name] = [];
-    else if (defaults && !field.message && !field.oneof) out[field.name] = defaultOf(field);
+    else if (opts.defaults && !field.message && !field.oneof) out[field.name] = defaultOf(field);
   }
   return out;
 }
@@ -246,11 +262,12 @@ function readMessage(m: MessageInfo, value: unknown, path: string, depth: number
 /**
  * Reads a parsed JSON value as the message `typeName` (e.g. "ClientMessage", in package
  * roomcast.v1). Returns a plain object with the generated code's property names, ready for
- * `encode`/`create`. With `defaults`, absent scalar fields (outside oneofs) get their proto3
- * default, as a protobuf decoder would give them. Throws {@link JsonShapeError}.
+ * `encode`/`create`, following {@link ReadOptions} (both off by default). Throws
+ * {@link JsonShapeError}.
  */
-export function readProto3Json(typeName: string, value: unknown, options: { defaults?: boolean } = {}): Record<string, unknown> {
-  return readMessage(info(`${PACKAGE}.${typeName}`), value, '', 0, options.defaults === true);
+export function readProto3Json(typeName: string, value: unknown, options: Partial<ReadOptions> = {}): Record<string, unknown> {
+  const opts: ReadOptions = { defaults: options.defaults === true, ignoreUnknownFields: options.ignoreUnknownFields === true };
+  return readMessage(info(`${PACKAGE}.${typeName}`), value, '', 0, opts);
 }
 
 /** The field names that make up the oneof `oneofName` of message `typeName`. */
