@@ -12,7 +12,7 @@ import protobuf from 'protobufjs/minimal.js';
 import { roomcast } from '../gen/roomcast.js';
 import { encodeBase64 } from './base64.js';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { JsonShapeError, type ReadOptions, readProto3Json } from './json.js';
+import { JsonShapeError, type ReadOptions, readProto3Json, writeProto3Json } from './json.js';
 
 const v1 = roomcast.v1;
 
@@ -151,20 +151,14 @@ export function readRequestId(bytes: Uint8Array, isBinary: boolean): number {
   }
 }
 
-/** proto3 JSON writer options for the generated toObject (empty lists are written as []). */
-const JSON_OPTIONS: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, json: true, arrays: true };
 
 /**
  * Encodes any message of a known type: protobuf bytes, or a proto3 JSON string. Not for the
  * publish path (see the event encoders below).
  */
 export function encodeMessage(type: TypeName, message: object, encoding: Encoding): Uint8Array | string {
-  const T = TYPES[type] as unknown as ProtoType;
-  const bytes = T.encode(message).finish();
-  if (encoding === 'proto') return bytes;
-  // Through the wire form and back, so fields holding their default are left out as the
-  // protobuf encoder leaves them out (oneof members are kept): the canonical proto3 JSON.
-  return JSON.stringify(T.toObject(T.decode(bytes), JSON_OPTIONS));
+  if (encoding === 'proto') return (TYPES[type] as unknown as ProtoType).encode(message).finish();
+  return JSON.stringify(writeProto3Json(type, message));
 }
 
 /** Encodes a server message in the connection's encoding. */

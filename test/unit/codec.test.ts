@@ -16,7 +16,7 @@ import {
   type EventFields,
 } from '../../src/protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../../src/protocol/errors.js';
-import { JsonShapeError, readProto3Json } from '../../src/protocol/json.js';
+import { JsonShapeError, readProto3Json, writeProto3Json } from '../../src/protocol/json.js';
 
 interface Field {
   type: string;
@@ -116,9 +116,23 @@ describe('every message round-trips through the generated code', () => {
         assert.deepEqual(norm(read), want, `${name} via JSON: ${json}`);
         // and what the reader produces encodes to the same protobuf bytes
         assert.deepEqual([...T.encode(read).finish()], [...bytes], `${name}: JSON-read object encodes identically`);
+        // our writer gives the canonical form: what protobufjs prints for the decoded message
+        const canonical = T.toObject(T.decode(bytes), { longs: String, enums: String, bytes: String, json: true, arrays: true });
+        assert.deepEqual(writeProto3Json(name, obj), canonical, `${name}: writeProto3Json`);
       }
     });
   }
+});
+
+describe('writeProto3Json', () => {
+  it('leaves out scalars holding their default, keeps oneof members, empty messages and empty lists', () => {
+    assert.deepEqual(writeProto3Json('ServerMessage', { id: 0, publish: { room: '', seq: 0 } }), { publish: {} });
+    assert.deepEqual(writeProto3Json('ServerMessage', { id: 3, echo: { text: '' } }), { id: 3, echo: { text: '' } });
+    assert.deepEqual(writeProto3Json('ServerMessage', { welcome: { connId: 'c', rooms: [], authRequired: false } }), { welcome: { connId: 'c', rooms: [] } }, 'lists are written even when empty');
+    assert.deepEqual(writeProto3Json('ServerMessage', { error: { code: 0, message: 'x' } }), { error: { message: 'x' } });
+    assert.deepEqual(writeProto3Json('ServerMessage', { presenceEvent: { action: 2, room: 'r' } }), { presenceEvent: { room: 'r', action: 'PRESENCE_ACTION_LEAVE' } });
+    assert.deepEqual(writeProto3Json('ServerMessage', { echo: { data: new Uint8Array([]) } }), { echo: { data: '' } }, 'an empty oneof bytes member is kept');
+  });
 });
 
 describe('the publish-path event encoders', () => {
