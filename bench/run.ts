@@ -1,0 +1,164 @@
+/**
+ * `npm run bench`: micro-benchmarks, then every scenario on every peer, then the tables (stdout,
+ * roomcast's ratios to the peers first) and the JSON and HTML results under bench/results/.
+ * Progress goes to stderr. `--help` lists the flags (./harness/options.ts).
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseOptions, USAGE, UsageError, type BenchPlan } from './harness/options.js';
+import { hasProc } from './harness/procstat.js';
+import { runCase } from './harness/run-case.js';
+import type { BenchResults, CaseResult, MicroResult, Scenario } from './harness/types.js';
+import { codecBench } from './micro/codec.js';
+import { publishPathBench } from './micro/publish-path.js';
+import { printProfile, summariseFile } from './report/cpuprofile.js';
+import { us } from './report/format.js';
+import { renderHtml } from './report/html.js';
+import { printCases, printMicro, printRatios } from './report/table.js';
+import { distProblem } from './servers/roomcast.js';
+
+const RESULTS = fileURLToPath(new URL('./results', import.meta.url));
+
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Rough seconds a case takes: process start-up, connecting, publishing, stopping. */
+function estimate(s: Scenario, plan: BenchPlan): number {
+  const t = plan.timing;
+  return 4 + (s.rooms * s.membersPerRoom) / 8000 + t.warmupSec + t.windowSec * t.repeats;
+}
+
+/** The scenario whose server CPU profile is taken: roomcast's largest by sockets. */
+function profiledScenario(plan: BenchPlan): Scenario | undefined {
+  if (!plan.cpuProf || !plan.peers.includes('roomcast')) return undefined;
+  return [...plan.scenarios].sort((a, b) => b.rooms * b.membersPerRoom - a.rooms * a.membersPerRoom)[0];
+}
+
+function newestProfile(dir: string): string | undefined {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const last = files[files.length - 1];
+  return last === undefined ? undefined : join(dir, last);
+}
+
+/** Runs the bench with these command-line arguments; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let plan: BenchPlan | undefined;
+  try {
+    plan = parseOptions(argv, RESULTS);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (plan === undefined) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!hasProc()) {
+    say('bench: needs Linux /proc to read the CPU and memory of the processes it measures');
+    return 1;
+  }
+  if (plan.peers.includes('roomcast') && plan.micro !== 'only') {
+    const problem = distProblem();
+    if (problem?.includes('missing')) {
+      say(`bench: ${problem}`);
+      return 1;
+    }
+    if (problem !== undefined) say(`bench: warning: ${problem}`);
+  }
+  mkdirSync(plan.outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const results: BenchResults = {
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    profile: plan.profile,
+    machine: {
+      node: process.version,
+      cpus: os.cpus()[0]?.model ?? 'unknown CPU',
+      cores: os.cpus().length,
+      totalMemGiB: Math.round(os.totalmem() / 2 ** 30),
+      loadAverage: os.loadavg(),
+    },
+    argv,
+    micro: [],
+    cases: [],
+  };
+
+  if (plan.micro !== 'off') {
+    say('micro-benchmarks: codec');
+    const micro: MicroResult[] = await codecBench(plan.microTimeMs);
+    say('micro-benchmarks: publish path');
+    micro.push(...(await publishPathBench(plan.microTimeMs)));
+    results.micro = micro;
+  }
+
+  const scenarios = plan.micro === 'only' ? [] : plan.scenarios;
+  const total = scenarios.length * plan.peers.length;
+  if (total > 0) {
+    const seconds = scenarios.reduce((a, s) => a + estimate(s, plan) * plan.peers.length, 0);
+    say(`${total} cases (${scenarios.map((s) => s.id).join(', ')} on ${plan.peers.join(', ')}), about ${Math.ceil(seconds / 60)} min`);
+  }
+  const profiled = profiledScenario(plan);
+  const profDir = join(plan.outDir, `cpuprofile-${stamp}`);
+  let profileText: string | undefined;
+  let n = 0;
+  for (const scenario of scenarios) {
+    for (const peer of plan.peers) {
+      n += 1;
+      const tag = `[${n}/${total}] ${scenario.id} ${peer}`;
+      const profile = profiled === scenario && peer === 'roomcast';
+      if (profile) mkdirSync(profDir, { recursive: true });
+      say(`${tag}: ${scenario.title}, ${scenario.rate} publishes/s${scenario.burst > 1 ? ` in bursts of ${scenario.burst}` : ''}, ${scenario.payloadBytes} B${profile ? ', CPU-profiled' : ''}`);
+      const result: CaseResult = await runCase({
+        scenario,
+        peer,
+        timing: plan.timing,
+        receivers: plan.receivers,
+        cpuProfDir: profile ? profDir : undefined,
+        progress: (line) => say(`${tag}: ${line}`),
+      });
+      results.cases.push(result);
+      const w = result.windows[result.median];
+      say(
+        `${tag}: ${result.status}` +
+          (w !== undefined ? `, reach ${(w.reach * 100).toFixed(2)}%, p50 ${us(w.latencyUs.p50)}, p99 ${us(w.latencyUs.p99)}` : '') +
+          (result.note !== undefined ? ` (${result.note.split('\n')[0]})` : ''),
+      );
+      if (profile) {
+        const file = newestProfile(profDir);
+        if (file !== undefined) {
+          profileText = `${scenario.id}, roomcast server, ${file}\n${printProfile(summariseFile(file))}`;
+        } else say(`${tag}: no CPU profile was written`);
+      }
+    }
+  }
+  results.finishedAt = new Date().toISOString();
+
+  const jsonPath = join(plan.outDir, `bench-${stamp}.json`);
+  const htmlPath = join(plan.outDir, `bench-${stamp}.html`);
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(htmlPath, renderHtml(results, profileText));
+
+  const out: string[] = [];
+  const ratios = printRatios(results.cases);
+  if (ratios !== '') out.push(ratios);
+  if (results.cases.length > 0) out.push(printCases(results.cases));
+  if (results.micro.length > 0) out.push(printMicro(results.micro));
+  if (profileText !== undefined) out.push(profileText);
+  out.push(`results: ${jsonPath}\nreport:  ${htmlPath}\n`);
+  process.stdout.write(out.join('\n'));
+  return results.cases.some((c) => c.status === 'failed') ? 1 : 0;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
