@@ -13,7 +13,7 @@ import type { MemberEncoding } from '../loadgen/dialect.js';
 import type { FromPublisher, FromReceiver, PeerName, ServerAddress } from '../loadgen/ipc.js';
 import { nowNs } from '../loadgen/payload.js';
 import { LoadgenProcess } from './loadgen-process.js';
-import { readProc } from './procstat.js';
+import { cpuBetween, readProc } from './procstat.js';
 import { Schedule } from './schedule.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { decodePercentiles, medianWindow } from './stats.js';
@@ -68,7 +68,7 @@ function emptyResult(o: CaseOptions, sockets: number, procs: number): CaseResult
     connectSeconds: 0,
     windows: [],
     median: -1,
-    server: { baselineRss: 0, peakRss: 0, rssPerConnection: 0 },
+    server: { baselineRss: 0, peakRss: 0, rssPerConnection: 0, cpu: { user: 0, system: 0 } },
     publisher: { latenessUs: { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 }, errors: 0 },
     closes: {},
     memberErrors: 0,
@@ -121,7 +121,8 @@ export async function runCase(o: CaseOptions): Promise<CaseResult> {
     // 1-3. Server, members, publisher.
     server = await startServer(o.peer, { cpuProfDir: o.cpuProfDir });
     const address = { host: server.host, port: server.port, peer: o.peer };
-    result.server.baselineRss = readProc(server.pid)?.rss ?? 0;
+    const started = readProc(server.pid);
+    result.server.baselineRss = started?.rss ?? 0;
     const t0 = performance.now();
     await connectMembers(o, address, all, receivers, procs);
     result.connectSeconds = (performance.now() - t0) / 1000;
@@ -158,7 +159,9 @@ export async function runCase(o: CaseOptions): Promise<CaseResult> {
     }
     for (const t of timers) clearTimeout(t);
     while (samples.length <= schedule.windows) samples.push(snapshot(pids));
-    result.server.peakRss = readProc(server.pid)?.peakRss ?? 0;
+    const drained = readProc(server.pid);
+    result.server.peakRss = drained?.peakRss ?? 0;
+    result.server.cpu = cpuBetween(started, drained);
     const reports = await Promise.all(receivers.map((r) => r.ask({ type: 'report' }, 'report', 30_000)));
     for (const rep of reports) {
       result.memberErrors += rep.errors;

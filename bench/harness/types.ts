@@ -91,6 +91,8 @@ export interface CaseResult {
     peakRss: number;
     /** (RSS with every socket open - baseline) / sockets, bytes. */
     rssPerConnection: number;
+    /** CPU seconds from listening to the end of the drain (connecting and publishing). */
+    cpu: { user: number; system: number };
   };
   publisher: {
     /** How late publishes left against their schedule, µs (the load generator's own error). */
@@ -117,6 +119,17 @@ export interface MicroResult {
   bytes?: number | undefined;
 }
 
+/** The server CPU profile taken with --cpu-prof, from an extra run kept out of the comparison. */
+export interface CpuProfileResult {
+  scenario: string;
+  /** The `.cpuprofile` file (open it in Chrome DevTools or speedscope). */
+  file: string;
+  /** The run the profile was taken in (its numbers carry the profiler's overhead). */
+  run: CaseResult;
+  /** The text summary (./report/cpuprofile.ts). */
+  summary: string;
+}
+
 /** Everything one `npm run bench` produced. */
 export interface BenchResults {
   startedAt: string;
@@ -126,4 +139,5 @@ export interface BenchResults {
   argv: string[];
   micro: MicroResult[];
   cases: CaseResult[];
+  cpuProfile?: CpuProfileResult | undefined;
 }

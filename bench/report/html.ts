@@ -45,7 +45,7 @@ function bySockets(cases: CaseResult[], metric: (c: CaseResult) => number | unde
 }
 
 /** The whole report. */
-export function renderHtml(r: BenchResults, profileText: string | undefined): string {
+export function renderHtml(r: BenchResults): string {
   const scenarioIds = [...new Set(r.cases.map((c) => c.scenario.id))];
   const latency = scenarioIds.map((id) => latencyChart(id, r.cases.filter((c) => c.scenario.id === id)));
   const payloads = [...new Set(r.cases.filter((c) => c.scenario.kind === 'fanout').map((c) => c.scenario.payloadBytes))];
@@ -81,7 +81,7 @@ ${scaling.length > 0 ? `<h2>Scaling with sockets</h2><div class="charts">${scali
 <h2>Latency percentiles per scenario</h2>
 <div class="charts">${latency.join('\n')}</div>
 ${r.micro.length > 0 ? `<h2>Micro-benchmarks</h2><pre>${esc(printMicro(r.micro))}</pre>` : ''}
-${profileText !== undefined ? `<h2>Server CPU profile</h2><pre>${esc(profileText)}</pre>` : ''}
+${r.cpuProfile !== undefined ? `<h2>Server CPU profile</h2><pre>${esc(r.cpuProfile.summary)}</pre>` : ''}
 </body></html>
 `;
 }
