@@ -62,8 +62,9 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
   const summary =
     `CPU profile of the roomcast server under ${scenario.id} (${scenario.title}, ${scenario.rate} publishes/s): ${file}\n` +
     `the server process used ${cpu.user.toFixed(2)} s user + ${cpu.system.toFixed(2)} s kernel CPU from listening to drained (/proc);\n` +
-    'the profile sees JavaScript and the native calls made from it; the rest of that CPU, mostly the kernel\n' +
-    "sending on loopback TCP from uWS's own event-loop hooks, shows up as idle or (program), not by function.\n" +
+    'the profile sees JavaScript and the native calls made from it (a function\'s self time includes the uWS\n' +
+    'calls it makes: publish, subscribe, upgrade); the rest of that CPU, mostly the kernel sending on loopback\n' +
+    "TCP from uWS's own event-loop hooks, shows up as idle or (program), not by function.\n" +
     printProfile(summariseFile(file));
   return { scenario: scenario.id, file, run, summary };
 }

@@ -68,7 +68,7 @@ export function printCases(cases: CaseResult[]): string {
     const closed = Object.entries(c.closes).map(([code, n]) => `${n}x ${code}`);
     if (c.lost > 0 || closed.length > 0 || c.publisher.errors > 0 || c.memberErrors > 0 || c.note !== undefined) {
       notes.push(
-        `${c.scenario.id} ${c.peer}: ${c.lost} deliveries lost` +
+        `${c.scenario.id} ${c.peer}: ${c.lost} deliveries missing after the ${c.timing.drainSec} s drain` +
           (closed.length > 0 ? `, sockets closed by the server: ${closed.join(', ')}` : '') +
           (c.publisher.errors > 0 ? `, ${c.publisher.errors} publishes refused` : '') +
           (c.memberErrors > 0 ? `, ${c.memberErrors} error frames to members` : '') +
