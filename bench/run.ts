@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, USAGE, UsageError, type BenchPlan } from './harness/options.js';
 import { hasProc } from './harness/procstat.js';
-import { runCase } from './harness/run-case.js';
-import type { BenchResults, CaseResult, CpuProfileResult, MicroResult, Scenario } from './harness/types.js';
+import { runCases } from './harness/cases.js';
+import { runOnce } from './harness/run-case.js';
+import type { BenchResults, CpuProfileResult, MicroResult, Scenario } from './harness/types.js';
 import { codecBench } from './micro/codec.js';
 import { publishPathBench } from './micro/publish-path.js';
 import { printProfile, summariseFile } from './report/cpuprofile.js';
-import { us } from './report/format.js';
 import { renderHtml } from './report/html.js';
 import { printCases, printMicro, printRatios } from './report/table.js';
 import { distProblem } from './servers/roomcast.js';
@@ -23,12 +23,6 @@ const RESULTS = fileURLToPath(new URL('./results', import.meta.url));
 
 function say(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-/** Rough seconds a case takes: process start-up, connecting, publishing, stopping. */
-function estimate(s: Scenario, plan: BenchPlan): number {
-  const t = plan.timing;
-  return 4 + (s.rooms * s.membersPerRoom) / 8000 + t.warmupSec + t.windowSec * t.repeats;
 }
 
 /** The scenario whose server CPU profile is taken: roomcast's largest by sockets. */
@@ -52,7 +46,8 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
   mkdirSync(dir, { recursive: true });
   const tag = `[profile] ${scenario.id} roomcast`;
   say(`${tag}: an extra run under node --cpu-prof (not part of the comparison)`);
-  const run = await runCase({ scenario, peer: 'roomcast', timing: plan.timing, receivers: plan.receivers, cpuProfDir: dir, progress: (line) => say(`${tag}: ${line}`) });
+  const timing = { ...plan.timing, runs: 1 };
+  const run = await runOnce({ scenario, peer: 'roomcast', timing, receivers: plan.receivers, cpuProfDir: dir, progress: (line) => say(`${tag}: ${line}`) });
   const file = newestProfile(dir);
   if (file === undefined) {
     say(`${tag}: no CPU profile was written (${run.status}${run.note !== undefined ? `: ${run.note}` : ''})`);
@@ -121,34 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     results.micro = micro;
   }
 
-  const scenarios = plan.micro === 'only' ? [] : plan.scenarios;
-  const total = scenarios.length * plan.peers.length;
-  if (total > 0) {
-    const seconds = scenarios.reduce((a, s) => a + estimate(s, plan) * plan.peers.length, 0);
-    say(`${total} cases (${scenarios.map((s) => s.id).join(', ')} on ${plan.peers.join(', ')}), about ${Math.ceil(seconds / 60)} min`);
-  }
-  let n = 0;
-  for (const scenario of scenarios) {
-    for (const peer of plan.peers) {
-      n += 1;
-      const tag = `[${n}/${total}] ${scenario.id} ${peer}`;
-      say(`${tag}: ${scenario.title}, ${scenario.rate} publishes/s${scenario.burst > 1 ? ` in bursts of ${scenario.burst}` : ''}, ${scenario.payloadBytes} B`);
-      const result: CaseResult = await runCase({
-        scenario,
-        peer,
-        timing: plan.timing,
-        receivers: plan.receivers,
-        progress: (line) => say(`${tag}: ${line}`),
-      });
-      results.cases.push(result);
-      const w = result.windows[result.median];
-      say(
-        `${tag}: ${result.status}` +
-          (w !== undefined ? `, reach ${(w.reach * 100).toFixed(2)}%, p50 ${us(w.latencyUs.p50)}, p99 ${us(w.latencyUs.p99)}` : '') +
-          (result.note !== undefined ? ` (${result.note.split('\n')[0]})` : ''),
-      );
-    }
-  }
+  results.cases = await runCases(plan, plan.micro === 'only' ? [] : plan.scenarios, say);
   const profiled = plan.micro === 'only' ? undefined : profiledScenario(plan);
   if (profiled !== undefined) results.cpuProfile = await profileRun(profiled, plan, join(plan.outDir, `cpuprofile-${stamp}`));
   results.finishedAt = new Date().toISOString();

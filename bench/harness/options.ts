@@ -46,7 +46,9 @@ export const USAGE = `npm run bench -- [flags]
   --deliveries N     target deliveries per second; each scenario's publish rate follows from it
   --rate N           publishes per second for every scenario (instead of --deliveries)
   --payload LIST     payload sizes in bytes (>= 16), e.g. 64,4096
-  --warmup S --window S --repeats N --drain S   phase lengths in seconds; repeats = measured windows
+  --runs N           runs per case, each with a fresh server, interleaved with the other peers'
+  --windows N        measured windows per run
+  --warmup S --window S --drain S   phase lengths in seconds
   --receivers N      receiver processes per case (default: one per ${MAX_SOCKETS_PER_PROCESS} sockets)
   --no-micro | --micro-only    skip the micro-benchmarks | run only them
   --cpu-prof         write a V8 CPU profile of roomcast under its largest scenario (node --cpu-prof)
@@ -105,7 +107,8 @@ export function parseOptions(argv: string[], defaultOut: string): BenchPlan | un
   const timing: Timing = {
     warmupSec: v.warmup === undefined ? p.timing.warmupSec : seconds(v.warmup, '--warmup', 0),
     windowSec: v.window === undefined ? p.timing.windowSec : seconds(v.window, '--window', 0.05),
-    repeats: v.repeats === undefined ? p.timing.repeats : int(v.repeats, '--repeats', 1),
+    windows: v.windows === undefined ? p.timing.windows : int(v.windows, '--windows', 1),
+    runs: v.runs === undefined ? p.timing.runs : int(v.runs, '--runs', 1),
     drainSec: v.drain === undefined ? p.timing.drainSec : seconds(v.drain, '--drain', 0.1),
   };
   if (v['no-micro'] === true && v['micro-only'] === true) throw new UsageError('--no-micro and --micro-only contradict each other');
@@ -139,7 +142,8 @@ function parse(argv: string[]) {
       payload: { type: 'string' },
       warmup: { type: 'string' },
       window: { type: 'string' },
-      repeats: { type: 'string' },
+      windows: { type: 'string' },
+      runs: { type: 'string' },
       drain: { type: 'string' },
       receivers: { type: 'string' },
       'no-micro': { type: 'boolean' },

@@ -1,10 +1,10 @@
 /**
- * One case: a scenario on one peer, from an empty machine back to an empty machine.
+ * One run: a scenario on one peer, from an empty machine back to an empty machine.
  *
  *   1. start the server in its own process, note its RSS
  *   2. receiver processes open every member socket (spread over 127.0.0.x source addresses)
  *   3. the publisher process opens one member socket per room
- *   4. publish on schedule: warm-up (discarded), then `repeats` measured windows back to back;
+ *   4. publish on schedule: warm-up (discarded), then the measured windows back to back;
  *      CPU of every process is read at each window boundary
  *   5. wait for the deliveries still on their way (bounded), collect the receivers' reports
  *   6. stop everything (SIGTERM, then SIGKILL), whatever happened
@@ -17,7 +17,7 @@ import { cpuBetween, readProc } from './procstat.js';
 import { Schedule } from './schedule.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { decodePercentiles, medianWindow } from './stats.js';
-import type { CaseResult, Scenario, Timing } from './types.js';
+import type { RunResult, Scenario, Timing } from './types.js';
 import { type Snapshot, snapshot, windowResults } from './windows.js';
 
 /** Source addresses for member sockets (the publisher uses 127.0.0.1). */
@@ -26,10 +26,10 @@ const MEMBER_ADDRESSES = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 2}`
 export const MAX_SOCKETS_PER_PROCESS = 19_900;
 const HANDSHAKES_IN_FLIGHT = 64;
 /** Time between telling the publisher to start and the first publish. */
-const LEAD_NS = 500_000_000n;
+const LEAD_NS = 300_000_000n;
 
-/** How to run one case. */
-export interface CaseOptions {
+/** How to run one run. */
+export interface RunOptions {
   scenario: Scenario;
   peer: PeerName;
   timing: Timing;
@@ -57,14 +57,16 @@ export function members(s: Scenario): Member[] {
   return out;
 }
 
-function emptyResult(o: CaseOptions, sockets: number, procs: number): CaseResult {
+/** Whether `peer` can run `scenario` at all (JSON members are a roomcast feature). */
+export function supports(peer: PeerName, scenario: Scenario): boolean {
+  return scenario.jsonShare === 0 || peer === 'roomcast';
+}
+
+function emptyResult(sockets: number, procs: number): RunResult {
   return {
-    scenario: o.scenario,
-    peer: o.peer,
     status: 'ok',
     sockets,
     receiverProcesses: procs,
-    timing: o.timing,
     connectSeconds: 0,
     windows: [],
     median: -1,
@@ -81,7 +83,7 @@ function addCloses(into: Record<string, number>, from: Record<string, number>): 
 }
 
 /** Step 2: every member socket, interleaved over the receivers so each holds a share of every room. */
-async function connectMembers(o: CaseOptions, address: ServerAddress, all: Member[], receivers: Array<LoadgenProcess<FromReceiver>>, procs: number): Promise<void> {
+async function connectMembers(o: RunOptions, address: ServerAddress, all: Member[], receivers: Array<LoadgenProcess<FromReceiver>>, procs: number): Promise<void> {
   const connected = new Array<number>(procs).fill(0);
   const show = throttled(() => o.progress(`connected ${sum(connected)}/${all.length} sockets`));
   const answers = [];
@@ -102,13 +104,13 @@ async function connectMembers(o: CaseOptions, address: ServerAddress, all: Membe
   if (failed > 0) throw new Error(`${failed} of ${all.length} sockets failed to connect; first error: ${done.find((d) => d.firstError)?.firstError}`);
 }
 
-/** Runs one case. Never throws: a failure is a result with status `failed`. */
-export async function runCase(o: CaseOptions): Promise<CaseResult> {
+/** Runs once. Never throws: a failure is a result with status `failed`. */
+export async function runOnce(o: RunOptions): Promise<RunResult> {
   const s = o.scenario;
   const all = members(s);
   const procs = o.receivers > 0 ? o.receivers : Math.max(1, Math.ceil(all.length / MAX_SOCKETS_PER_PROCESS));
-  const result = emptyResult(o, all.length, procs);
-  if (s.jsonShare > 0 && o.peer !== 'roomcast') return { ...result, status: 'skipped', note: 'JSON members are a roomcast feature' };
+  const result = emptyResult(all.length, procs);
+  if (!supports(o.peer, s)) return { ...result, status: 'failed', note: `${o.peer} cannot run ${s.id}` };
   if (Math.ceil(all.length / procs) > MAX_SOCKETS_PER_PROCESS) {
     return { ...result, status: 'failed', note: `more than ${MAX_SOCKETS_PER_PROCESS} sockets per receiver process: use more receivers` };
   }
@@ -127,7 +129,8 @@ export async function runCase(o: CaseOptions): Promise<CaseResult> {
     await connectMembers(o, address, all, receivers, procs);
     result.connectSeconds = (performance.now() - t0) / 1000;
     o.progress(`connected ${all.length} sockets in ${result.connectSeconds.toFixed(1)} s`);
-    await sleep(500);
+    // Let the server settle (GC, deferred frees) before reading its memory with every socket open.
+    await sleep(300);
     result.server.rssPerConnection = Math.max(0, ((readProc(server.pid)?.rss ?? 0) - result.server.baselineRss) / all.length);
     publisher = new LoadgenProcess<FromPublisher>('publisher', 'publisher');
     await publisher.ask({ type: 'connect', server: address, rooms: s.rooms, localAddress: '127.0.0.1' }, 'connected', 30_000);

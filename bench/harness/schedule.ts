@@ -27,7 +27,7 @@ export class Schedule {
     this.scenario = scenario;
     this.warmup = publishesFor(timing.warmupSec, scenario);
     this.perWindow = publishesFor(timing.windowSec, scenario);
-    this.windows = timing.repeats;
+    this.windows = timing.windows;
     this.total = this.warmup + this.perWindow * this.windows;
     this.startNs = startNs;
   }

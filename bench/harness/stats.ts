@@ -5,7 +5,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { WindowReport } from '../loadgen/ipc.js';
 import { latencyHistogram } from '../loadgen/recorder.js';
-import type { Percentiles, WindowResult } from './types.js';
+import type { Percentiles, RunResult, WindowResult } from './types.js';
 
 /** The percentiles the bench reports, from a histogram in µs. */
 export function percentiles(h: hdr.Histogram): Percentiles {
@@ -68,4 +68,12 @@ export function medianWindow(windows: readonly WindowResult[]): number {
   if (windows.length === 0) return -1;
   const order = windows.map((w, i) => ({ i, p99: w.latencyUs.p99 })).sort((a, b) => a.p99 - b.p99 || a.i - b.i);
   return (order[Math.floor((order.length - 1) / 2)] as { i: number }).i;
+}
+
+/** Index of the median run among the successful ones, by the p99 of each run's median window. */
+export function medianRun(runs: readonly RunResult[]): number {
+  const ok = runs.map((r, i) => ({ i, w: r.status === 'ok' ? r.windows[r.median] : undefined })).filter((x) => x.w !== undefined);
+  if (ok.length === 0) return -1;
+  ok.sort((a, b) => (a.w?.latencyUs.p99 ?? 0) - (b.w?.latencyUs.p99 ?? 0) || a.i - b.i);
+  return (ok[Math.floor((ok.length - 1) / 2)] as { i: number }).i;
 }

@@ -24,14 +24,19 @@ export interface Scenario {
   payloadBytes: number;
 }
 
-/** How long the phases of a case last. */
+/** How long the phases of a run last, and how many runs a case has. */
 export interface Timing {
   /** Publishing before measuring, discarded. */
   warmupSec: number;
   /** One measured window. */
   windowSec: number;
-  /** Measured windows, back to back on the same connections; the median one is reported. */
-  repeats: number;
+  /** Measured windows per run, back to back on the same connections. */
+  windows: number;
+  /**
+   * Runs per case, each with a fresh server and fresh connections, interleaved with the other
+   * peers' runs so that a noisy moment on the machine does not land on one peer only.
+   */
+  runs: number;
   /** After the last publish, how long to wait for deliveries still on their way. */
   drainSec: number;
 }
@@ -70,19 +75,16 @@ export interface WindowResult {
   loadgenCpu: { receivers: number; publisher: number };
 }
 
-/** A scenario on one peer. */
-export interface CaseResult {
-  scenario: Scenario;
-  peer: PeerName;
-  status: 'ok' | 'failed' | 'skipped';
-  /** Why it failed or was skipped. */
+/** One run: a scenario on one peer, with a fresh server and fresh connections. */
+export interface RunResult {
+  status: 'ok' | 'failed';
+  /** Why it failed, or something a reader should know about it. */
   note?: string | undefined;
   sockets: number;
   receiverProcesses: number;
-  timing: Timing;
   connectSeconds: number;
   windows: WindowResult[];
-  /** Index into `windows` of the median window (by p99 latency), reported as the result. */
+  /** Index into `windows` of the median window (by p99 latency). */
   median: number;
   server: {
     /** RSS before any connection, bytes. */
@@ -104,8 +106,21 @@ export interface CaseResult {
   closes: Record<string, number>;
   /** Error frames received by members. */
   memberErrors: number;
-  /** Deliveries lost: expected minus delivered over all measured windows. */
+  /** Deliveries missing after the drain: expected minus delivered over all measured windows. */
   lost: number;
+}
+
+/** A scenario on one peer: its runs, and which one is reported. */
+export interface CaseResult {
+  scenario: Scenario;
+  peer: PeerName;
+  timing: Timing;
+  /** `failed` when any run failed; `skipped` when the peer cannot run the scenario. */
+  status: 'ok' | 'failed' | 'skipped';
+  note?: string | undefined;
+  runs: RunResult[];
+  /** Index into `runs` of the median run (by the p99 of its median window), the one reported. */
+  median: number;
 }
 
 /** One codec or publish-path micro-benchmark. */
@@ -125,7 +140,7 @@ export interface CpuProfileResult {
   /** The `.cpuprofile` file (open it in Chrome DevTools or speedscope). */
   file: string;
   /** The run the profile was taken in (its numbers carry the profiler's overhead). */
-  run: CaseResult;
+  run: RunResult;
   /** The text summary (./report/cpuprofile.ts). */
   summary: string;
 }

@@ -1,7 +1,7 @@
 /**
  * Number formatting shared by the text table and the HTML report.
  */
-import type { CaseResult, WindowResult } from '../harness/types.js';
+import type { CaseResult, RunResult, WindowResult } from '../harness/types.js';
 
 /** 412 -> "412µs", 3600 -> "3.60ms", 1_200_000 -> "1.20s". */
 export function us(v: number): string {
@@ -36,9 +36,17 @@ export function percent(v: number): string {
   return `${(Math.floor(v * 10000) / 100).toFixed(2)}%`;
 }
 
-/** The reported (median) window of a case, if it has one. */
+/** What a case reports: its median run and that run's median window (none if it did not run). */
+export function reported(c: CaseResult): { run: RunResult; window: WindowResult } | undefined {
+  if (c.status !== 'ok') return undefined;
+  const run = c.runs[c.median];
+  const window = run?.windows[run.median];
+  return run !== undefined && window !== undefined ? { run, window } : undefined;
+}
+
+/** The median window of a case's median run. */
 export function medianOf(c: CaseResult): WindowResult | undefined {
-  return c.status === 'ok' ? c.windows[c.median] : undefined;
+  return reported(c)?.window;
 }
 
 /** Pads every column of `rows` to its widest cell; the first column is left-aligned. */

@@ -38,7 +38,7 @@ function bySockets(cases: CaseResult[], metric: (c: CaseResult) => number | unde
     color: COLORS[peer],
     points: cases
       .filter((c) => c.peer === peer)
-      .map((c) => [c.sockets, metric(c)] as [number, number | undefined])
+      .map((c) => [c.scenario.rooms * c.scenario.membersPerRoom, metric(c)] as [number, number | undefined])
       .filter((p): p is [number, number] => p[1] !== undefined),
   }));
   return lineChart({ ...chart, series });
@@ -51,7 +51,7 @@ export function renderHtml(r: BenchResults): string {
   const payloads = [...new Set(r.cases.filter((c) => c.scenario.kind === 'fanout').map((c) => c.scenario.payloadBytes))];
   const scaling = payloads.flatMap((size) => {
     const fan = r.cases.filter((c) => c.scenario.kind === 'fanout' && c.scenario.payloadBytes === size);
-    if (new Set(fan.map((c) => c.sockets)).size < 2) return [];
+    if (new Set(fan.map((c) => c.scenario.membersPerRoom)).size < 2) return [];
     const tag = `one room, ${size} B payload`;
     return [
       bySockets(fan, (c) => medianOf(c)?.deliveriesPerSec, { title: `deliveries per second vs sockets (${tag})`, xLabel: 'sockets in the room', yLabel: 'deliveries/s', yFormat: count }),
@@ -71,7 +71,7 @@ pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px }
 <h1>roomcast bench</h1>
 <p class="note">${esc(r.startedAt)} to ${esc(r.finishedAt)}, profile <b>${esc(r.profile)}</b>; Node ${esc(m.node)} on ${m.cores} × ${esc(m.cpus)},
 ${m.totalMemGiB} GiB, load average at start ${m.loadAverage.map((x) => x.toFixed(2)).join(' ')}. Command: <code>${esc(r.argv.join(' ') || '(defaults)')}</code>.
-Every number comes from the median measured window of its case (by p99); the server, the publisher and the receivers were separate processes on this one machine,
+Every number comes from the median measured window of the median run of its case (by p99); the server, the publisher and the receivers were separate processes on this one machine,
 so a busy machine shows up in every column. Compare peers within this run, not across runs.</p>
 <h2>roomcast against the peers</h2>
 <pre>${esc(printRatios(r.cases) || 'roomcast or its peers did not run')}</pre>

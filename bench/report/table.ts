@@ -5,7 +5,7 @@
  */
 import type { CaseResult, MicroResult } from '../harness/types.js';
 import type { PeerName } from '../loadgen/ipc.js';
-import { bytes, columns, count, medianOf, percent, ratio, us } from './format.js';
+import { bytes, columns, count, medianOf, percent, ratio, reported, us } from './format.js';
 
 /**
  * roomcast / peer per scenario: deliveries per second (above 1 = roomcast delivered more) and
@@ -33,22 +33,52 @@ export function printRatios(cases: CaseResult[]): string {
   return `${columns(rows)}\n(dlv/s: roomcast / peer, above 1 = roomcast delivered more per second; p99: roomcast / peer, below 1 = roomcast's p99 latency is lower)\n`;
 }
 
-/** One line per case, from its median window. */
+/** What went wrong in a case's runs, summed over them, or undefined when nothing did. */
+function problems(c: CaseResult): string | undefined {
+  const closes: Record<string, number> = {};
+  let lost = 0;
+  let refused = 0;
+  let memberErrors = 0;
+  const notes: string[] = [];
+  for (const r of c.runs) {
+    lost += r.lost;
+    refused += r.publisher.errors;
+    memberErrors += r.memberErrors;
+    for (const [code, n] of Object.entries(r.closes)) closes[code] = (closes[code] ?? 0) + n;
+    if (r.note !== undefined) notes.push(r.note);
+  }
+  const closed = Object.entries(closes).map(([code, n]) => `${n}x ${code}`);
+  const parts = [
+    lost > 0 ? `${lost} deliveries missing after the ${c.timing.drainSec} s drain` : '',
+    closed.length > 0 ? `sockets closed by the server: ${closed.join(', ')}` : '',
+    refused > 0 ? `${refused} publishes refused` : '',
+    memberErrors > 0 ? `${memberErrors} error frames to members` : '',
+    ...notes,
+  ].filter((x) => x !== '');
+  if (parts.length === 0) return undefined;
+  return `${c.scenario.id} ${c.peer}${c.runs.length > 1 ? ` (over ${c.runs.length} runs)` : ''}: ${parts.join('; ')}`;
+}
+
+/** One line per case, from the median window of its median run. */
 export function printCases(cases: CaseResult[]): string {
   const rows = [
-    ['scenario', 'peer', 'sockets', 'pub/s', 'dlv/s', 'reach', 'p50', 'p90', 'p99', 'p99.9', 'max', 'last p99', 'srv cpu/M', 'usr/sys', 'srv peak', 'per conn', 'lg cores'],
+    ['scenario', 'peer', 'sockets', 'pub/s', 'dlv/s', 'reach', 'p50', 'p90', 'p99', 'p99.9', 'max', 'p99 runs', 'last p99', 'srv cpu/M', 'usr/sys', 'srv peak', 'per conn', 'lg cores'],
   ];
   const notes: string[] = [];
   for (const c of cases) {
-    const w = medianOf(c);
-    const base = [c.scenario.id, c.peer, String(c.sockets), String(c.scenario.rate)];
-    if (w === undefined) {
+    const r = reported(c);
+    const base = [c.scenario.id, c.peer, String(c.scenario.rooms * c.scenario.membersPerRoom), String(c.scenario.rate)];
+    const problem = problems(c);
+    if (problem !== undefined) notes.push(problem);
+    if (r === undefined) {
       rows.push([...base, c.status]);
       if (c.note !== undefined) notes.push(`${c.scenario.id} ${c.peer}: ${c.status}: ${c.note}`);
       continue;
     }
+    const { run, window: w } = r;
     const lg = w.seconds > 0 ? `${(w.loadgenCpu.receivers / w.seconds).toFixed(2)}+${(w.loadgenCpu.publisher / w.seconds).toFixed(2)}` : '-';
     const cpu = w.serverCpu.user + w.serverCpu.system;
+    const p99s = c.runs.flatMap((x) => (x.status === 'ok' ? [x.windows[x.median]?.latencyUs.p99 ?? 0] : []));
     rows.push([
       ...base,
       count(w.deliveriesPerSec),
@@ -58,25 +88,17 @@ export function printCases(cases: CaseResult[]): string {
       us(w.latencyUs.p99),
       us(w.latencyUs.p999),
       us(w.latencyUs.max),
+      p99s.length > 1 ? `${us(Math.min(...p99s))}-${us(Math.max(...p99s))}` : '-',
       w.completionUs.count > 0 ? us(w.completionUs.p99) : '-',
       `${w.serverCpuPerMillion.toFixed(2)}s`,
       cpu > 0 ? `${Math.round((w.serverCpu.user / cpu) * 100)}/${Math.round((w.serverCpu.system / cpu) * 100)}` : '-',
-      bytes(c.server.peakRss),
-      bytes(c.server.rssPerConnection),
+      bytes(run.server.peakRss),
+      bytes(run.server.rssPerConnection),
       lg,
     ]);
-    const closed = Object.entries(c.closes).map(([code, n]) => `${n}x ${code}`);
-    if (c.lost > 0 || closed.length > 0 || c.publisher.errors > 0 || c.memberErrors > 0 || c.note !== undefined) {
-      notes.push(
-        `${c.scenario.id} ${c.peer}: ${c.lost} deliveries missing after the ${c.timing.drainSec} s drain` +
-          (closed.length > 0 ? `, sockets closed by the server: ${closed.join(', ')}` : '') +
-          (c.publisher.errors > 0 ? `, ${c.publisher.errors} publishes refused` : '') +
-          (c.memberErrors > 0 ? `, ${c.memberErrors} error frames to members` : '') +
-          (c.note !== undefined ? ` (${c.note})` : ''),
-      );
-    }
   }
   const legend = [
+    'each line is the median window of the median run (by p99); p99 runs: the lowest and highest p99 of the runs',
     'p50..max: latency from the intended send time to the arrival at a member, over every delivery',
     'last p99: per publish, latency of its arrival at the last member (fan-out completion)',
     'srv cpu/M: server CPU seconds per million deliveries, usr/sys: its user/kernel split in %',

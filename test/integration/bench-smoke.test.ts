@@ -53,22 +53,29 @@ describe('npm run bench (smoke profile)', () => {
     );
     for (const c of results.cases.filter((x) => x.status === 'ok')) {
       const tag = `${c.scenario.id} ${c.peer}`;
-      assert.equal(c.windows.length, c.timing.repeats, tag);
-      const w = c.windows[c.median];
-      assert.ok(w, `${tag}: median window`);
-      assert.equal(w.reach, 1, `${tag}: reach`);
-      assert.equal(c.lost, 0, `${tag}: lost`);
-      assert.deepEqual(c.closes, {}, `${tag}: closes`);
-      assert.equal(w.expected, w.publishes * c.sockets, `${tag}: one room, every member`);
-      assert.equal(w.delivered, w.expected, tag);
-      assert.equal(w.latencyUs.count, w.delivered, `${tag}: every delivery is in the histogram`);
-      assert.equal(w.completionUs.count, w.publishes, `${tag}: every publish completed`);
-      assert.equal(w.incompletePublishes, 0, tag);
-      const l = w.latencyUs;
-      assert.ok(l.p50 > 0 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, `${tag}: percentiles in order ${JSON.stringify(l)}`);
-      assert.ok(w.deliveriesPerSec > 0 && w.seconds > 0, tag);
-      assert.ok(c.server.peakRss > 0 && c.server.baselineRss > 0, `${tag}: server memory read`);
-      assert.ok(c.publisher.latenessUs.count > 0, `${tag}: publisher lateness recorded`);
+      const sockets = c.scenario.rooms * c.scenario.membersPerRoom;
+      assert.equal(c.runs.length, c.timing.runs, tag);
+      assert.equal(c.median, 0, `${tag}: the one run is the median run`);
+      for (const run of c.runs) {
+        assert.equal(run.status, 'ok', tag);
+        assert.equal(run.sockets, sockets, tag);
+        assert.equal(run.windows.length, c.timing.windows, tag);
+        const w = run.windows[run.median];
+        assert.ok(w, `${tag}: median window`);
+        assert.equal(w.reach, 1, `${tag}: reach`);
+        assert.equal(run.lost, 0, `${tag}: lost`);
+        assert.deepEqual(run.closes, {}, `${tag}: closes`);
+        assert.equal(w.expected, w.publishes * sockets, `${tag}: one room, every member`);
+        assert.equal(w.delivered, w.expected, tag);
+        assert.equal(w.latencyUs.count, w.delivered, `${tag}: every delivery is in the histogram`);
+        assert.equal(w.completionUs.count, w.publishes, `${tag}: every publish completed`);
+        assert.equal(w.incompletePublishes, 0, tag);
+        const l = w.latencyUs;
+        assert.ok(l.p50 > 0 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, `${tag}: percentiles in order ${JSON.stringify(l)}`);
+        assert.ok(w.deliveriesPerSec > 0 && w.seconds > 0, tag);
+        assert.ok(run.server.peakRss > 0 && run.server.baselineRss > 0, `${tag}: server memory read`);
+        assert.ok(run.publisher.latenessUs.count > 0, `${tag}: publisher lateness recorded`);
+      }
     }
 
     assert.ok(results.micro.length >= 16, 'micro-benchmarks ran');

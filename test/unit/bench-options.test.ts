@@ -23,6 +23,8 @@ describe('bench options', () => {
     assert.deepEqual(p.peers, ['roomcast', 'uws', 'ws', 'socketio']);
     for (const s of p.scenarios.filter((x) => x.burst === 1)) assert.equal(s.rate * s.membersPerRoom, 50_000, s.id);
     assert.equal(p.micro, 'on');
+    assert.deepEqual(p.timing, { warmupSec: 0.5, windowSec: 1.5, windows: 1, runs: 3, drainSec: 3 });
+    assert.deepEqual(parse('--runs', '5', '--windows', '2', '--window', '0.5').timing, { warmupSec: 0.5, windowSec: 0.5, windows: 2, runs: 5, drainSec: 3 });
   });
 
   it('narrows and resizes with flags', () => {

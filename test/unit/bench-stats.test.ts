@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { medianWindow, mergeWindow } from '../../bench/harness/stats.js';
-import type { WindowResult } from '../../bench/harness/types.js';
+import { medianRun, medianWindow, mergeWindow } from '../../bench/harness/stats.js';
+import type { RunResult, WindowResult } from '../../bench/harness/types.js';
 import { DeliveryRecorder } from '../../bench/loadgen/recorder.js';
 
 const MS = 1_000_000;
@@ -54,5 +54,17 @@ describe('bench median window', () => {
     assert.equal(medianWindow([w(30), w(10), w(20), w(40)]), 2);
     assert.equal(medianWindow([w(5)]), 0);
     assert.equal(medianWindow([]), -1);
+  });
+});
+
+describe('bench median run', () => {
+  const run = (status: 'ok' | 'failed', ...p99s: number[]): RunResult => {
+    const windows = p99s.map((p99) => ({ latencyUs: { p50: 0, p90: 0, p99, p999: 0, max: 0, count: 1 } }) as WindowResult);
+    return { status, windows, median: medianWindow(windows) } as RunResult;
+  };
+  it("is the middle successful run by its median window's p99", () => {
+    assert.equal(medianRun([run('ok', 50, 10, 30), run('ok', 5), run('ok', 80, 90, 100)]), 0);
+    assert.equal(medianRun([run('failed'), run('ok', 7), run('ok', 3)]), 2);
+    assert.equal(medianRun([run('failed')]), -1);
   });
 });
