@@ -20,6 +20,8 @@ import { printCases, printMicro, printRatios } from './report/table.js';
 import { distProblem } from './servers/roomcast.js';
 
 const RESULTS = fileURLToPath(new URL('./results', import.meta.url));
+/** Least measured seconds of the profiled run. */
+const PROFILE_SECONDS = 10;
 
 function say(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -46,7 +48,8 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
   mkdirSync(dir, { recursive: true });
   const tag = `[profile] ${scenario.id} roomcast`;
   say(`${tag}: an extra run under node --cpu-prof (not part of the comparison)`);
-  const timing = { ...plan.timing, runs: 1 };
+  // At least 10 s of publishing, so the publish path outweighs start-up and connecting.
+  const timing = { ...plan.timing, runs: 1, windows: 1, windowSec: Math.max(plan.timing.windowSec * plan.timing.windows, PROFILE_SECONDS) };
   const run = await runOnce({ scenario, peer: 'roomcast', timing, receivers: plan.receivers, cpuProfDir: dir, progress: (line) => say(`${tag}: ${line}`) });
   const file = newestProfile(dir);
   if (file === undefined) {
