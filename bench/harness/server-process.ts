@@ -5,11 +5,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PeerName } from '../loadgen/ipc.js';
 import { roomcastArgs } from '../servers/roomcast.js';
 
 const BENCH = fileURLToPath(new URL('..', import.meta.url));
+/** Ends a server whose runner is gone (see the file). */
+const GUARD = pathToFileURL(join(BENCH, 'servers', 'exit-with-runner.mjs')).href;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -41,7 +43,8 @@ export function serverArgs(peer: PeerName): string[] {
 /** Starts `peer` and resolves once it listens. */
 export async function startServer(peer: PeerName, options: StartOptions = {}): Promise<ServerProcess> {
   const prof = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
-  const child = spawn(process.execPath, [...prof, ...serverArgs(peer)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is a pipe only so that the server can tell when this process is gone (GUARD).
+  const child = spawn(process.execPath, [...prof, '--import', GUARD, ...serverArgs(peer)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (d: Buffer): void => {
     tail = (tail + d.toString()).slice(-8192);
