@@ -51,7 +51,7 @@ export const USAGE = `npm run bench -- [flags]
   --warmup S --window S --drain S   phase lengths in seconds
   --receivers N      receiver processes per case (default: one per ${MAX_SOCKETS_PER_PROCESS} sockets)
   --no-micro | --micro-only    skip the micro-benchmarks | run only them
-  --cpu-prof         write a V8 CPU profile of roomcast under its largest scenario (node --cpu-prof)
+  --cpu-prof         one extra roomcast run of the largest scenario under node --cpu-prof, summarised
   --out DIR          where results go (default bench/results)
   --help
 `;
