@@ -4,7 +4,7 @@
  * shutdown.
  */
 import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSockets.js';
-import type { Broker } from '../broker/broker.js';
+import type { Broker, BrokerHandlers } from '../broker/broker.js';
 import { createMemoryBroker } from '../broker/memory.js';
 import type { PresenceStore } from '../broker/presence.js';
 import { createMemoryPresence } from '../broker/presence-memory.js';
@@ -71,6 +71,26 @@ function createApp(config: Readonly<Config>): TemplatedApp {
 }
 
 /**
+ * The shared state of a server around an app (real, or a fake in the publish-path bench), and
+ * the handlers its broker delivers to.
+ */
+export function createContext(config: Readonly<Config>, app: TemplatedApp, deps: ServerDeps): { ctx: ServerContext; handlers: BrokerHandlers } {
+  const log = deps.log;
+  const shared = config.broker === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, log } : undefined;
+  const broker = deps.broker ?? (shared ? createRedisBroker(shared) : createMemoryBroker());
+  const presence = deps.presence ?? (shared ? createRedisPresence(shared) : createMemoryPresence());
+  const conns = new Connections();
+  const stats = createStats();
+  const rooms = new Rooms({
+    opened: (room) => broker.roomOpened(room),
+    closed: (room) => broker.roomClosed(room),
+  });
+  const auth = createAuthenticator(config);
+  const ctx: ServerContext = { config, log, app, broker, presence, auth, rooms, conns, stats, presenceRooms: new RoomPatterns(config.presenceEvents) };
+  return { ctx, handlers: createFanout(app, rooms, conns, stats) };
+}
+
+/**
  * Creates a server from a validated config. Reads key and certificate files now (so a bad path
  * fails here); nothing listens until `listen()`.
  */
@@ -80,19 +100,9 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     deps.log.warn(fallbackMessage());
   }
   const log = deps.log;
-  const shared = config.broker === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, log } : undefined;
-  const broker = deps.broker ?? (shared ? createRedisBroker(shared) : createMemoryBroker());
-  const presence = deps.presence ?? (shared ? createRedisPresence(shared) : createMemoryPresence());
-  const auth = createAuthenticator(config);
   const app = createApp(config);
-  const conns = new Connections();
-  const stats = createStats();
-  const rooms = new Rooms({
-    opened: (room) => broker.roomOpened(room),
-    closed: (room) => broker.roomClosed(room),
-  });
-  const ctx: ServerContext = { config, log, app, broker, presence, auth, rooms, conns, stats, presenceRooms: new RoomPatterns(config.presenceEvents) };
-  const handlers = createFanout(app, rooms, conns, stats);
+  const { ctx, handlers } = createContext(config, app, deps);
+  const { broker, presence, rooms, conns, stats, auth } = ctx;
 
   const behavior = (withRoom: boolean): WebSocketBehavior<Conn> => ({
     // Frames up to twice the limit reach us and get a 1009 with a reason; beyond that uWS drops

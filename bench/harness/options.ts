@@ -1,0 +1,179 @@
+/**
+ * `npm run bench` flags -> what to run. A profile gives the defaults; each flag overrides one
+ * part of it. Unknown flags and bad values are errors (exit code 2), never ignored.
+ */
+import { parseArgs } from 'node:util';
+import type { PeerName } from '../loadgen/ipc.js';
+import { PROFILES, type ProfileName } from '../profiles.js';
+import { burst } from '../scenarios/burst.js';
+import { fanout } from '../scenarios/fanout.js';
+import { mixed } from '../scenarios/mixed.js';
+import { manyRooms } from '../scenarios/rooms.js';
+import { MAX_SOCKETS_PER_PROCESS } from './run-case.js';
+import type { Scenario, Timing } from './types.js';
+
+/** Everything a bench run needs to know. */
+export interface BenchPlan {
+  profile: ProfileName;
+  scenarios: Scenario[];
+  peers: PeerName[];
+  timing: Timing;
+  /** Receiver processes per case; 0 = one per 19,900 sockets. */
+  receivers: number;
+  micro: 'on' | 'off' | 'only';
+  microTimeMs: number;
+  outDir: string;
+  /** Profile roomcast's CPU during its largest scenario. */
+  cpuProf: boolean;
+}
+
+/** Thrown for a bad command line; the message says which flag. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const PEERS: readonly PeerName[] = ['roomcast', 'uws', 'ws', 'socketio'];
+
+/** The help text. */
+export const USAGE = `npm run bench -- [flags]
+
+  --profile quick|full|smoke   defaults for everything below (quick: ~5 min on 2 cores)
+  --scenario LIST    families or ids, comma-separated: fanout,rooms,mixed,burst or e.g. fanout-10k
+  --peer LIST        roomcast,uws,ws,socketio (default: all)
+  --sockets LIST     members of the one-room scenarios (fanout, mixed, burst), e.g. 1000,5000
+  --rooms LIST       rooms x members of the many-rooms scenario, e.g. 100x100,1000x10
+  --burst N          publishes per write in the burst scenario
+  --deliveries N     target deliveries per second; each scenario's publish rate follows from it
+  --rate N           publishes per second for every scenario (instead of --deliveries)
+  --payload LIST     payload sizes in bytes (>= 16), e.g. 64,4096
+  --runs N           runs per case, each with a fresh server, interleaved with the other peers'
+  --windows N        measured windows per run
+  --warmup S --window S --drain S   phase lengths in seconds
+  --receivers N      receiver processes per case (default: one per ${MAX_SOCKETS_PER_PROCESS} sockets)
+  --no-micro | --micro-only    skip the micro-benchmarks | run only them
+  --cpu-prof         one extra roomcast run of the largest scenario under node --cpu-prof, summarised
+  --out DIR          where results go (default bench/results)
+  --help
+`;
+
+/** Parses the flags into a plan. Returns undefined for --help. */
+export function parseOptions(argv: string[], defaultOut: string): BenchPlan | undefined {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help === true) return undefined;
+  const profileName = (v.profile ?? 'quick') as ProfileName;
+  if (!(profileName in PROFILES)) throw new UsageError(`--profile: expected ${Object.keys(PROFILES).join(', ')}, got ${profileName}`);
+  const p = PROFILES[profileName];
+
+  const peers = list(v.peer, [...p.peers], '--peer').map((x) => {
+    if (!PEERS.includes(x as PeerName)) throw new UsageError(`--peer: unknown peer ${x} (known: ${PEERS.join(', ')})`);
+    return x as PeerName;
+  });
+  const sockets = v.sockets === undefined ? undefined : numbers(v.sockets, '--sockets', 1);
+  const rooms =
+    v.rooms === undefined
+      ? p.rooms
+      : list(v.rooms, [], '--rooms').map((r) => {
+          const m = /^(\d+)x(\d+)$/.exec(r);
+          if (m === null) throw new UsageError(`--rooms: expected ROOMSxMEMBERS like 100x100, got ${r}`);
+          return [Number(m[1]), Number(m[2])] as [number, number];
+        });
+  const burstSize = v.burst === undefined ? undefined : int(v.burst, '--burst', 1);
+  const deliveries = v.deliveries === undefined ? p.deliveriesPerSec : int(v.deliveries, '--deliveries', 1);
+  const payloads = v.payload === undefined ? p.payloads : numbers(v.payload, '--payload', 16);
+
+  const scenarios: Scenario[] = [];
+  for (const payload of payloads) {
+    const tag = (s: Scenario): Scenario => (payloads.length > 1 || payload !== 64 ? { ...s, id: `${s.id}-${payload}B` } : s);
+    for (const n of sockets ?? p.fanout) scenarios.push(tag(fanout(n, deliveries, payload)));
+    for (const [r, m] of rooms) scenarios.push(tag(manyRooms(r, m, deliveries, payload)));
+    for (const n of sockets ?? p.mixed) scenarios.push(tag(mixed(n, deliveries, payload)));
+    const bursts: Array<[number, number]> = (sockets ?? p.burst.map(([n]) => n)).map((n, i) => [n, burstSize ?? p.burst[i]?.[1] ?? p.burst[0]?.[1] ?? 10]);
+    for (const [n, b] of bursts) scenarios.push(tag(burst(n, b, deliveries, payload)));
+  }
+  const wanted = v.scenario === undefined ? undefined : list(v.scenario, [], '--scenario');
+  let chosen = wanted === undefined ? scenarios : scenarios.filter((s) => wanted.includes(s.kind) || wanted.includes(s.id) || wanted.some((w) => s.id.startsWith(`${w}-`) && w.includes('-')));
+  if (wanted !== undefined && chosen.length === 0) throw new UsageError(`--scenario: nothing matches ${wanted.join(',')} (have: ${scenarios.map((s) => s.id).join(', ')})`);
+  if (v.rate !== undefined) {
+    const rate = int(v.rate, '--rate', 1);
+    chosen = chosen.map((s) => ({ ...s, rate: Math.max(s.burst, Math.round(rate / s.burst) * s.burst) }));
+  }
+
+  const timing: Timing = {
+    warmupSec: v.warmup === undefined ? p.timing.warmupSec : seconds(v.warmup, '--warmup', 0),
+    windowSec: v.window === undefined ? p.timing.windowSec : seconds(v.window, '--window', 0.05),
+    windows: v.windows === undefined ? p.timing.windows : int(v.windows, '--windows', 1),
+    runs: v.runs === undefined ? p.timing.runs : int(v.runs, '--runs', 1),
+    drainSec: v.drain === undefined ? p.timing.drainSec : seconds(v.drain, '--drain', 0.1),
+  };
+  if (v['no-micro'] === true && v['micro-only'] === true) throw new UsageError('--no-micro and --micro-only contradict each other');
+  return {
+    profile: profileName,
+    scenarios: chosen,
+    peers,
+    timing,
+    receivers: v.receivers === undefined ? 0 : int(v.receivers, '--receivers', 1),
+    micro: v['micro-only'] === true ? 'only' : v['no-micro'] === true ? 'off' : 'on',
+    microTimeMs: p.microTimeMs,
+    outDir: v.out ?? defaultOut,
+    cpuProf: v['cpu-prof'] === true,
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      profile: { type: 'string' },
+      scenario: { type: 'string' },
+      peer: { type: 'string' },
+      sockets: { type: 'string' },
+      rooms: { type: 'string' },
+      burst: { type: 'string' },
+      deliveries: { type: 'string' },
+      rate: { type: 'string' },
+      payload: { type: 'string' },
+      warmup: { type: 'string' },
+      window: { type: 'string' },
+      windows: { type: 'string' },
+      runs: { type: 'string' },
+      drain: { type: 'string' },
+      receivers: { type: 'string' },
+      'no-micro': { type: 'boolean' },
+      'micro-only': { type: 'boolean' },
+      'cpu-prof': { type: 'boolean' },
+      out: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+}
+
+function list(value: string | undefined, fallback: string[], flag: string): string[] {
+  if (value === undefined) return fallback;
+  const items = value.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (items.length === 0) throw new UsageError(`${flag}: empty list`);
+  return items;
+}
+
+function int(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: expected an integer >= ${min}, got ${value}`);
+  return n;
+}
+
+function numbers(value: string, flag: string, min: number): number[] {
+  return list(value, [], flag).map((x) => int(x, flag, min));
+}
+
+function seconds(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw new UsageError(`${flag}: expected seconds >= ${min}, got ${value}`);
+  return n;
+}

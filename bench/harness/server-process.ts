@@ -1,0 +1,108 @@
+/**
+ * Starts a server under test in its own process and stops it: roomcast through its launcher
+ * (../servers/roomcast.ts), each peer from its file in ../servers/. Every one announces its port
+ * in a JSON line with "msg":"listening"; the launcher waits for that line.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PeerName } from '../loadgen/ipc.js';
+import { roomcastArgs } from '../servers/roomcast.js';
+
+const BENCH = fileURLToPath(new URL('..', import.meta.url));
+/** Ends a server whose runner is gone (see the file). */
+const GUARD = pathToFileURL(join(BENCH, 'servers', 'exit-with-runner.mjs')).href;
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** A running server process. */
+export interface ServerProcess {
+  readonly peer: PeerName;
+  readonly pid: number;
+  readonly host: string;
+  readonly port: number;
+  /** The last lines it printed (for error messages). */
+  output(): string;
+  /** SIGTERM, then SIGKILL if it has not exited in time. Resolves with its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Options for starting a server. */
+export interface StartOptions {
+  /** Write a V8 CPU profile of the server into this directory (`node --cpu-prof`). */
+  cpuProfDir?: string | undefined;
+}
+
+/** The node arguments that start `peer` on an ephemeral loopback port. */
+export function serverArgs(peer: PeerName): string[] {
+  const listen = { host: '127.0.0.1', port: 0 };
+  if (peer === 'roomcast') return roomcastArgs(listen);
+  return ['--import', 'tsx', join(BENCH, 'servers', `${peer}.ts`), '--host', listen.host, '--port', '0'];
+}
+
+/** Starts `peer` and resolves once it listens. */
+export async function startServer(peer: PeerName, options: StartOptions = {}): Promise<ServerProcess> {
+  const prof = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
+  // stdin is a pipe only so that the server can tell when this process is gone (GUARD).
+  const child = spawn(process.execPath, [...prof, '--import', GUARD, ...serverArgs(peer)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (d: Buffer): void => {
+    tail = (tail + d.toString()).slice(-8192);
+  };
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${peer} did not listen within ${START_TIMEOUT_MS} ms:\n${tail}`));
+    }, START_TIMEOUT_MS);
+    child.stdout?.on('data', (d: Buffer) => {
+      keep(d);
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        const port = listeningPort(line);
+        if (port !== undefined) {
+          clearTimeout(timer);
+          resolve(port);
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${peer} exited with ${code} before listening:\n${tail}`));
+    });
+  });
+
+  return {
+    peer,
+    pid: child.pid as number,
+    host: '127.0.0.1',
+    port,
+    output: () => tail,
+    stop: () => stopChild(child, exited),
+  };
+}
+
+function listeningPort(line: string): number | undefined {
+  if (!line.includes('"listening"')) return undefined;
+  try {
+    const o = JSON.parse(line) as { msg?: unknown; port?: unknown };
+    return o.msg === 'listening' && typeof o.port === 'number' ? o.port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}

@@ -1,0 +1,158 @@
+/**
+ * The shapes the bench runs on and writes out: what a scenario is, how long its phases last,
+ * and what one measured case (a scenario on one peer) produced. The JSON results file is an
+ * array of {@link CaseResult} under {@link BenchResults}.
+ */
+import type { PeerName } from '../loadgen/ipc.js';
+
+/** One fan-out scenario, independent of the peer it runs on. */
+export interface Scenario {
+  /** Short id, e.g. `fanout-10k`, used in flags, tables and file names. */
+  id: string;
+  /** Which family it belongs to (one file each in bench/scenarios/). */
+  kind: 'fanout' | 'rooms' | 'mixed' | 'burst';
+  /** One line for the report. */
+  title: string;
+  rooms: number;
+  membersPerRoom: number;
+  /** Share of members that take JSON frames (roomcast only); 0 for all protobuf. */
+  jsonShare: number;
+  /** Publishes per second, over all rooms. */
+  rate: number;
+  /** Publishes per write (one loop iteration on the server); 1 for none. */
+  burst: number;
+  payloadBytes: number;
+}
+
+/** How long the phases of a run last, and how many runs a case has. */
+export interface Timing {
+  /** Publishing before measuring, discarded. */
+  warmupSec: number;
+  /** One measured window. */
+  windowSec: number;
+  /** Measured windows per run, back to back on the same connections. */
+  windows: number;
+  /**
+   * Runs per case, each with a fresh server and fresh connections, interleaved with the other
+   * peers' runs so that a noisy moment on the machine does not land on one peer only.
+   */
+  runs: number;
+  /** After the last publish, how long to wait for deliveries still on their way. */
+  drainSec: number;
+}
+
+/** Percentiles of a latency distribution, µs. */
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  count: number;
+}
+
+/** One measured window of a case. */
+export interface WindowResult {
+  publishes: number;
+  /** Deliveries there should have been: each publish times its room's members. */
+  expected: number;
+  delivered: number;
+  /** delivered / expected. */
+  reach: number;
+  /** Delivery latency, from the intended send time to the arrival of the chunk holding it. */
+  latencyUs: Percentiles;
+  /** Per publish, the latency of its last delivery (publishes that reached every member). */
+  completionUs: Percentiles;
+  /** Publishes that did not reach every member. */
+  incompletePublishes: number;
+  /** Deliveries over the time from the window's first intended send to its last arrival. */
+  deliveriesPerSec: number;
+  seconds: number;
+  serverCpu: { user: number; system: number };
+  /** Server CPU seconds (user + system) per million deliveries. */
+  serverCpuPerMillion: number;
+  /** Load-generator CPU seconds in the window: receivers together, and the publisher. */
+  loadgenCpu: { receivers: number; publisher: number };
+}
+
+/** One run: a scenario on one peer, with a fresh server and fresh connections. */
+export interface RunResult {
+  status: 'ok' | 'failed';
+  /** Why it failed, or something a reader should know about it. */
+  note?: string | undefined;
+  sockets: number;
+  receiverProcesses: number;
+  connectSeconds: number;
+  windows: WindowResult[];
+  /** Index into `windows` of the median window (by p99 latency). */
+  median: number;
+  server: {
+    /** RSS before any connection, bytes. */
+    baselineRss: number;
+    /** Peak RSS over the case, bytes. */
+    peakRss: number;
+    /** (RSS with every socket open - baseline) / sockets, bytes. */
+    rssPerConnection: number;
+    /** CPU seconds from listening to the end of the drain (connecting and publishing). */
+    cpu: { user: number; system: number };
+  };
+  publisher: {
+    /** How late publishes left against their schedule, µs (the load generator's own error). */
+    latenessUs: Percentiles;
+    /** Error replies to publishes (a server limit refusing the load, for instance). */
+    errors: number;
+  };
+  /** Sockets the server closed before the end, by close code (4000 = slow consumer). */
+  closes: Record<string, number>;
+  /** Error frames received by members. */
+  memberErrors: number;
+  /** Deliveries missing after the drain: expected minus delivered over all measured windows. */
+  lost: number;
+}
+
+/** A scenario on one peer: its runs, and which one is reported. */
+export interface CaseResult {
+  scenario: Scenario;
+  peer: PeerName;
+  timing: Timing;
+  /** `failed` when any run failed; `skipped` when the peer cannot run the scenario. */
+  status: 'ok' | 'failed' | 'skipped';
+  note?: string | undefined;
+  runs: RunResult[];
+  /** Index into `runs` of the median run (by the p99 of its median window), the one reported. */
+  median: number;
+}
+
+/** One codec or publish-path micro-benchmark. */
+export interface MicroResult {
+  name: string;
+  opsPerSec: number;
+  /** Relative margin of error of the mean, percent. */
+  rme: number;
+  samples: number;
+  /** Bytes of the encoded message, where there is one. */
+  bytes?: number | undefined;
+}
+
+/** The server CPU profile taken with --cpu-prof, from an extra run kept out of the comparison. */
+export interface CpuProfileResult {
+  scenario: string;
+  /** The `.cpuprofile` file (open it in Chrome DevTools or speedscope). */
+  file: string;
+  /** The run the profile was taken in (its numbers carry the profiler's overhead). */
+  run: RunResult;
+  /** The text summary (./report/cpuprofile.ts). */
+  summary: string;
+}
+
+/** Everything one `npm run bench` produced. */
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  profile: string;
+  machine: { node: string; cpus: string; cores: number; totalMemGiB: number; loadAverage: number[] };
+  argv: string[];
+  micro: MicroResult[];
+  cases: CaseResult[];
+  cpuProfile?: CpuProfileResult | undefined;
+}

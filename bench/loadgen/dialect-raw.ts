@@ -1,0 +1,20 @@
+/**
+ * The wire of the bare uWS.js and `ws` peers: a binary frame is the payload itself, in both
+ * directions. The server's first frame (any text frame) says the socket has joined its room.
+ */
+import { type Dialect, FrameKind } from './dialect.js';
+import { encodeClientFrame, Opcode } from './frame.js';
+import { readStamp, STAMP_BYTES } from './payload.js';
+
+/** The raw-bytes dialect shared by the uWS.js and `ws` peers. */
+export const rawDialect: Dialect = {
+  supportsJson: false,
+  member: (room) => ({ path: `/rooms/${room}` }),
+  read(_client, opcode, buf, start, end, stamp) {
+    if (opcode === Opcode.text) return FrameKind.welcome;
+    if (end - start < STAMP_BYTES) return FrameKind.other;
+    readStamp(buf, start, stamp);
+    return FrameKind.event;
+  },
+  publish: (_room, payload) => [encodeClientFrame(Opcode.binary, payload)],
+};

@@ -1,0 +1,111 @@
+/**
+ * Messages between the bench runner and its load-generator processes (over the `fork` IPC
+ * channel). Plain JSON: histograms travel as HdrHistogram's compressed base64 form.
+ */
+import type { MemberEncoding } from './dialect.js';
+
+/** The servers the bench knows; each has a dialect and a launcher. */
+export type PeerName = 'roomcast' | 'uws' | 'ws' | 'socketio';
+
+/** Where the server under test listens and how to speak to it. */
+export interface ServerAddress {
+  host: string;
+  port: number;
+  peer: PeerName;
+}
+
+/** Runner -> receiver: open these member sockets. */
+export interface ConnectMembers {
+  type: 'connect';
+  server: ServerAddress;
+  /** Room index and encoding of each socket. */
+  members: Array<{ room: number; encoding: MemberEncoding }>;
+  /** Source addresses to spread sockets over (127.0.0.x). */
+  localAddresses: string[];
+  /** Handshakes in flight at once. */
+  concurrency: number;
+}
+
+/** Runner -> receiver: which publish indices to record, in windows of equal size. */
+export interface MeasurePlan {
+  type: 'measure';
+  /** First measured publish index (the ones before are warm-up). */
+  from: number;
+  /** Publishes per window. */
+  perWindow: number;
+  windows: number;
+}
+
+/** Runner -> publisher: open one member socket per room. */
+export interface ConnectPublisher {
+  type: 'connect';
+  server: ServerAddress;
+  rooms: number;
+  localAddress: string;
+}
+
+/** Runner -> publisher: publish on a fixed schedule (open loop). */
+export interface PublishPlan {
+  type: 'publish';
+  /** CLOCK_MONOTONIC ns (decimal string: a bigint) of the first publish. */
+  startNs: string;
+  /** Publishes per second, over all rooms. */
+  rate: number;
+  /** Publishes in all. */
+  total: number;
+  /** Publishes sent together, in one write, with one intended time. 1 = no bursts. */
+  burst: number;
+  payloadBytes: number;
+}
+
+/** Runner -> any load generator. */
+export type ToLoadgen = ConnectMembers | MeasurePlan | ConnectPublisher | PublishPlan | { type: 'count' } | { type: 'report' } | { type: 'close' };
+
+/** Receiver's account of one measured window. */
+export interface WindowReport {
+  /** Deliveries of this window's publishes. */
+  received: number;
+  /** Delivery latency, µs (HdrHistogram, compressed base64). */
+  histogram: string;
+  /** Per publish of the window: deliveries seen by this receiver. */
+  counts: number[];
+  /** Per publish of the window: the latest arrival's latency, µs (0 if none). */
+  lastUs: number[];
+  /** CLOCK_MONOTONIC ns of the last arrival of any of this window's publishes (0 if none). */
+  lastArrivalNs: number;
+}
+
+/** Receiver -> runner. */
+export type FromReceiver =
+  | { type: 'progress'; connected: number }
+  | { type: 'connected'; connected: number; failed: number; firstError: string | undefined }
+  | { type: 'count'; received: number }
+  | {
+      type: 'report';
+      windows: WindowReport[];
+      /** Events of warm-up publishes, and of publishes past the last window. */
+      unmeasured: number;
+      /** Sockets closed before the end, by close code. */
+      closes: Record<string, number>;
+      /** Error frames the server sent (refused commands). */
+      errors: number;
+      /** The first frame this receiver could not read, if any (its socket was dropped). */
+      firstReadError: string | undefined;
+    }
+  | { type: 'fatal'; message: string };
+
+/** Publisher -> runner. */
+export type FromPublisher =
+  | { type: 'connected' }
+  | { type: 'progress'; sent: number }
+  | {
+      type: 'done';
+      sent: number;
+      /** How late each publish left against its intended time, µs (compressed base64). */
+      lateness: string;
+      /** Error replies from the server (e.g. a rate limit refusing publishes). */
+      errors: number;
+      /** Publisher sockets closed by the server before the end, by close code. */
+      closes: Record<string, number>;
+    }
+  | { type: 'fatal'; message: string };

@@ -1,0 +1,85 @@
+/**
+ * Micro-benchmark of the server's whole publish path in JavaScript, without sockets: a publish
+ * frame from a member goes through the real `onMessage` (decode, checks, broker, fan-out with
+ * its per-encoding event encoding, the publish reply) against a fake uWS socket and app whose
+ * `publish` and `send` only count. What is left out is uWS's C++ copy to each subscriber and
+ * the kernel, which the fan-out scenarios measure; this is the per-publish cost roomcast adds
+ * on top of bare uWS.
+ *
+ * Runs alone: `node --import tsx bench/micro/publish-path.ts`.
+ */
+import { fileURLToPath } from 'node:url';
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { configFrom } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { type Encoding, encodeClientMessage } from '../../src/protocol/codec.js';
+import { createContext } from '../../src/server/app.js';
+import type { Conn } from '../../src/server/connections.js';
+import type { ServerContext } from '../../src/server/context.js';
+import { topicFor } from '../../src/server/rooms.js';
+import { onMessage } from '../../src/server/session.js';
+import type { MicroResult } from '../harness/types.js';
+import { makePayload } from '../loadgen/payload.js';
+import { type MicroTask, runTasks } from './tasks.js';
+
+/** Counts what the server hands to uWS. */
+interface Counters {
+  published: number;
+  sent: number;
+}
+
+/** A server context with one room of `proto` + `json` members and one protobuf publisher. */
+async function setUp(proto: number, json: number, counters: Counters): Promise<{ ctx: ServerContext; ws: WebSocket<Conn> }> {
+  // No rate limit: the loop below is one connection publishing as fast as it can.
+  const config = configFrom({ logLevel: 'silent', rateLimitPerSec: 0 });
+  const app = { publish: () => ((counters.published += 1), true) } as unknown as TemplatedApp;
+  const { ctx, handlers } = createContext(config, app, { log: createLogger(config) });
+  await ctx.broker.start(handlers);
+  const { rooms, conns } = ctx;
+  const conn = conns.create('proto', 'r0', '127.0.0.1', ctx.auth.anonymous(), config.rateLimitBurst);
+  const ws = {
+    getUserData: () => conn,
+    send: () => ((counters.sent += 1), 1),
+    publish: () => ((counters.published += 1), true),
+    subscribe: () => true,
+    end: () => undefined,
+  } as unknown as WebSocket<Conn>;
+  conn.ws = ws;
+  conns.add(conn);
+  conn.rooms.add('r0');
+  // The publisher is one of the protobuf members; uWS would report these counts.
+  rooms.topicCount(topicFor('r0', 'proto'), proto + 1);
+  if (json > 0) rooms.topicCount(topicFor('r0', 'json'), json);
+  return { ctx, ws };
+}
+
+function frame(size: number, encoding: Encoding): ArrayBuffer {
+  const m = encodeClientMessage({ id: 7, publish: { room: 'r0', data: makePayload(size), excludeSelf: true } }, encoding);
+  const bytes = typeof m === 'string' ? Buffer.from(m) : Buffer.from(m);
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+}
+
+/** Runs the publish-path micro-benchmarks, about `timeMs` per task. */
+export async function publishPathBench(timeMs: number): Promise<MicroResult[]> {
+  const counters: Counters = { published: 0, sent: 0 };
+  const tasks: MicroTask[] = [];
+  for (const size of [64, 4096]) {
+    const protoOnly = await setUp(1000, 0, counters);
+    const mixed = await setUp(500, 500, counters);
+    const bin = frame(size, 'proto');
+    const text = frame(size, 'json');
+    tasks.push(
+      { name: `publish path proto->proto room ${size}B`, fn: () => onMessage(protoOnly.ctx, protoOnly.ws, bin, true), bytes: bin.byteLength },
+      { name: `publish path proto->mixed room ${size}B`, fn: () => onMessage(mixed.ctx, mixed.ws, bin, true), bytes: bin.byteLength },
+      { name: `publish path json->proto room ${size}B`, fn: () => onMessage(protoOnly.ctx, protoOnly.ws, text, false), bytes: text.byteLength },
+    );
+  }
+  const results = await runTasks('publish path', tasks, timeMs);
+  if (counters.published === 0 || counters.sent === 0) throw new Error('the publish path published nothing: the fake server is miswired');
+  return results;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { printMicro } = await import('../report/table.js');
+  process.stdout.write(printMicro(await publishPathBench(1000)));
+}

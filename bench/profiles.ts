@@ -1,0 +1,78 @@
+/**
+ * The bench profiles: which scenarios at which sizes, and how long each phase lasts.
+ *
+ * quick (the default) fits in about five minutes on a 2-core machine; full goes up to the most
+ * sockets one server process can hold here (about 19k, open-file limit 20000) and adds 4 KB
+ * payloads; smoke is the test suite's: a few sockets, well under a second of publishing.
+ * Rates derive from one target of deliveries per second, so sizes are comparable. 50k/s keeps
+ * bare uWS about a third of a core busy here (loopback TCP costs ~5 µs of kernel time per send)
+ * and the receivers about half of one: enough headroom on 2 cores that the tail latency is the
+ * server's, not a starved machine's. The `ws` and Socket.IO peers saturate well before that in
+ * some scenarios, which is the point.
+ */
+import type { PeerName } from './loadgen/ipc.js';
+import type { Timing } from './harness/types.js';
+
+/** A profile's defaults; every one can be overridden by a flag. */
+export interface Profile {
+  /** Member counts of the one-room fan-out. */
+  fanout: number[];
+  /** [rooms, members per room] of the many-rooms scenario. */
+  rooms: Array<[number, number]>;
+  /** Member counts of the half-JSON room. */
+  mixed: number[];
+  /** [members, publishes per write] of the burst scenario. */
+  burst: Array<[number, number]>;
+  /** Target deliveries per second, from which each scenario's publish rate follows. */
+  deliveriesPerSec: number;
+  payloads: number[];
+  timing: Timing;
+  /** tinybench time budget per micro-benchmark task, ms. */
+  microTimeMs: number;
+  peers: PeerName[];
+}
+
+const ALL_PEERS: PeerName[] = ['roomcast', 'uws', 'ws', 'socketio'];
+
+/** The profiles by name. */
+export const PROFILES = {
+  quick: {
+    fanout: [1000, 5000, 10_000],
+    rooms: [[100, 100]],
+    mixed: [1000],
+    burst: [[1000, 20]],
+    deliveriesPerSec: 50_000,
+    payloads: [64],
+    timing: { warmupSec: 0.5, windowSec: 1.5, windows: 1, runs: 3, drainSec: 3 },
+    microTimeMs: 250,
+    peers: ALL_PEERS,
+  },
+  full: {
+    fanout: [1000, 5000, 10_000, 19_000],
+    rooms: [
+      [100, 100],
+      [1000, 10],
+    ],
+    mixed: [5000],
+    burst: [[5000, 50]],
+    deliveriesPerSec: 50_000,
+    payloads: [64, 4096],
+    timing: { warmupSec: 2, windowSec: 5, windows: 1, runs: 3, drainSec: 10 },
+    microTimeMs: 1000,
+    peers: ALL_PEERS,
+  },
+  smoke: {
+    fanout: [4],
+    rooms: [[2, 3]],
+    mixed: [4],
+    burst: [[4, 5]],
+    deliveriesPerSec: 200,
+    payloads: [64],
+    timing: { warmupSec: 0.2, windowSec: 0.5, windows: 1, runs: 1, drainSec: 3 },
+    microTimeMs: 20,
+    peers: ALL_PEERS,
+  },
+} satisfies Record<string, Profile>;
+
+/** A profile name. */
+export type ProfileName = keyof typeof PROFILES;

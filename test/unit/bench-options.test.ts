@@ -1,0 +1,65 @@
+/**
+ * `npm run bench` flags: profiles give the scenarios, flags narrow or resize them, and bad
+ * flags are refused with a message naming the flag.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseOptions, UsageError } from '../../bench/harness/options.js';
+import { members } from '../../bench/harness/run-case.js';
+
+const parse = (...argv: string[]) => {
+  const plan = parseOptions(argv, '/tmp/out');
+  assert.ok(plan);
+  return plan;
+};
+
+describe('bench options', () => {
+  it('the quick profile: every family, every peer, rates from one delivery target', () => {
+    const p = parse();
+    assert.deepEqual(
+      p.scenarios.map((s) => s.id),
+      ['fanout-1k', 'fanout-5k', 'fanout-10k', 'rooms-100x100', 'mixed-1k', 'burst-1kx20'],
+    );
+    assert.deepEqual(p.peers, ['roomcast', 'uws', 'ws', 'socketio']);
+    for (const s of p.scenarios.filter((x) => x.burst === 1)) assert.equal(s.rate * s.membersPerRoom, 50_000, s.id);
+    assert.equal(p.micro, 'on');
+    assert.deepEqual(p.timing, { warmupSec: 0.5, windowSec: 1.5, windows: 1, runs: 3, drainSec: 3 });
+    assert.deepEqual(parse('--runs', '5', '--windows', '2', '--window', '0.5').timing, { warmupSec: 0.5, windowSec: 0.5, windows: 2, runs: 5, drainSec: 3 });
+  });
+
+  it('narrows and resizes with flags', () => {
+    const p = parse('--scenario', 'fanout,burst', '--sockets', '200,19000', '--peer', 'uws,roomcast', '--payload', '64,4096', '--rate', '50', '--no-micro');
+    assert.deepEqual(
+      p.scenarios.map((s) => s.id),
+      ['fanout-200-64B', 'fanout-19k-64B', 'burst-200x20-64B', 'burst-19kx20-64B', 'fanout-200-4096B', 'fanout-19k-4096B', 'burst-200x20-4096B', 'burst-19kx20-4096B'],
+    );
+    assert.ok(p.scenarios.every((s) => s.rate === (s.burst > 1 ? 60 : 50)), 'rates round to whole bursts');
+    assert.deepEqual(p.peers, ['uws', 'roomcast']);
+    assert.equal(p.micro, 'off');
+    assert.deepEqual(parse('--scenario', 'fanout-5k').scenarios.map((s) => s.id), ['fanout-5k']);
+    assert.deepEqual(parse('--rooms', '10x3', '--scenario', 'rooms').scenarios.map((s) => [s.rooms, s.membersPerRoom]), [[10, 3]]);
+  });
+
+  it('refuses bad flags, naming them', () => {
+    for (const [args, pattern] of [
+      [['--profile', 'huge'], /--profile/],
+      [['--peer', 'nginx'], /--peer: unknown peer nginx/],
+      [['--rooms', '100'], /--rooms/],
+      [['--payload', '8'], /--payload/],
+      [['--scenario', 'nothing'], /--scenario: nothing matches/],
+      [['--colour'], /colour/],
+      [['--no-micro', '--micro-only'], /contradict/],
+    ] as Array<[string[], RegExp]>) {
+      assert.throws(() => parseOptions(args, '/tmp'), (e: unknown) => e instanceof UsageError && pattern.test(e.message), args.join(' '));
+    }
+    assert.equal(parseOptions(['--help'], '/tmp'), undefined);
+  });
+
+  it('spreads JSON members evenly through a mixed room', () => {
+    const m = members({ id: 'm', kind: 'mixed', title: '', rooms: 2, membersPerRoom: 4, jsonShare: 0.5, rate: 1, burst: 1, payloadBytes: 64 });
+    assert.deepEqual(
+      m.map((x) => `${x.room}${x.encoding[0]}`),
+      ['0p', '0j', '0p', '0j', '1p', '1j', '1p', '1j'],
+    );
+  });
+});
