@@ -171,13 +171,13 @@ export async function httpRequest(
 
 /**
  * Whether an external tool is on this machine. Tests that need one skip without it, unless
- * ROOMCAST_REQUIRE_TOOLS=1 (set by .ci/run), where a missing tool fails the test instead.
+ * CI_REQUIRE_TOOLS=1 (set by .ci/run), where a missing tool fails the test instead.
  */
 export function requireTool(command: string, args: string[] = ['--version']): string | false {
   const r = spawnSync(command, args, { encoding: 'utf8' });
   if (r.error === undefined && r.status === 0) return false;
   const why = `${command} is not available (${r.error?.message ?? `exit ${r.status}`})`;
-  if (process.env.ROOMCAST_REQUIRE_TOOLS === '1') throw new Error(`${why}, and ROOMCAST_REQUIRE_TOOLS=1`);
+  if (process.env.CI_REQUIRE_TOOLS === '1') throw new Error(`${why}, and CI_REQUIRE_TOOLS=1`);
   return why;
 }
 

@@ -43,8 +43,11 @@ export function serverArgs(peer: PeerName): string[] {
 /** Starts `peer` and resolves once it listens. */
 export async function startServer(peer: PeerName, options: StartOptions = {}): Promise<ServerProcess> {
   const prof = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
-  // stdin is a pipe only so that the server can tell when this process is gone (GUARD).
-  const child = spawn(process.execPath, [...prof, '--import', GUARD, ...serverArgs(peer)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // stdin is a pipe only so that the server can tell when this process is gone (GUARD). The
+  // environment goes without ROOMCAST_* variables: the bench configures roomcast by its flags
+  // alone, so a shell's settings cannot change what is measured.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROOMCAST_')));
+  const child = spawn(process.execPath, [...prof, '--import', GUARD, ...serverArgs(peer)], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let tail = '';
   const keep = (d: Buffer): void => {
     tail = (tail + d.toString()).slice(-8192);

@@ -19,7 +19,8 @@ export const CODEC_SIZES = [64, 4096];
 function tasksFor(size: number): MicroTask[] {
   const data = makePayload(size);
   const event: EventFields = { room: 'room-1', seq: 123_456, timeUs: Date.now() * 1000, data, connId: '5f0c9a1e-1a', userId: 'user-1' };
-  const eventProto = encodeEventProto(event);
+  // A copy: encodeEventProto returns a view that its next call overwrites.
+  const eventProto = Uint8Array.from(encodeEventProto(event));
   const eventJson = encodeEventJson(event);
   const command = { id: 42, publish: { room: 'room-1', data, excludeSelf: true } };
   const commandProto = encodeClientMessage(command, 'proto') as Uint8Array;

@@ -2,7 +2,7 @@
  * The default broker: one process, no network. Sequence numbers live in a map that holds an
  * entry only while the room has members.
  */
-import type { Broker, BrokerHandlers, PresenceNotice, Publication } from './broker.js';
+import type { Broker, BrokerHandlers, PresenceNotice, Publication, SequencedPublication } from './broker.js';
 
 class MemoryBroker implements Broker {
   readonly kind = 'memory';
@@ -18,7 +18,10 @@ class MemoryBroker implements Broker {
     if (last === undefined || this.handlers === undefined) return 0;
     const seq = last + 1;
     this.seqs.set(p.room, seq);
-    this.handlers.deliver({ ...p, seq });
+    // The publication is ours for this call: number it in place rather than copy it.
+    const sequenced = p as SequencedPublication;
+    sequenced.seq = seq;
+    this.handlers.deliver(sequenced);
     return seq;
   }
 

@@ -218,9 +218,17 @@ export interface EventFields {
   userId: string;
 }
 
-/** Encodes `ServerMessage{event}` as protobuf, once per publish. */
+// One writer for every event: after reset() it writes into the same growing buffer, so an
+// event costs no allocation. See encodeEventProto for when the result may be used.
+const eventWriter = protobuf.Writer.create();
+
+/**
+ * Encodes `ServerMessage{event}` as protobuf, once per publish. The result is a view into a
+ * buffer the next call overwrites: hand it to uWS (which copies it) and drop it.
+ */
 export function encodeEventProto(e: EventFields): Uint8Array {
-  return v1.ServerMessage.encode({ event: e }).finish();
+  eventWriter.reset();
+  return v1.ServerMessage.encode({ event: e }, eventWriter).finish(true);
 }
 
 /**

@@ -13,8 +13,23 @@ import type { Connections } from './connections.js';
 import type { Rooms } from './rooms.js';
 import type { Stats } from './stats.js';
 
+/**
+ * The bytes of a JSON event frame, written into one reused buffer when it fits (uWS copies
+ * what it is given before publish returns), so a publish allocates no frame.
+ */
+function jsonFrame(scratch: { buf: Buffer }, json: string): Buffer {
+  // A JS string of n UTF-16 units is at most 3n UTF-8 bytes.
+  if (json.length * 3 > scratch.buf.length) {
+    if (json.length * 3 > 1 << 20) return Buffer.from(json);
+    scratch.buf = Buffer.allocUnsafe(json.length * 3);
+  }
+  return scratch.buf.subarray(0, scratch.buf.write(json));
+}
+
 /** Builds the handlers a broker calls for every publication and presence notice. */
 export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections, stats: Stats): BrokerHandlers {
+  const scratch = { buf: Buffer.allocUnsafe(64 * 1024) };
+
   const deliver = (p: SequencedPublication): void => {
     const room = rooms.get(p.room);
     if (room === undefined) return;
@@ -33,8 +48,8 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
       stats.bytesOut += frame.length * protoCount;
     }
     if (jsonCount > 0) {
-      // Converted once here rather than by uWS on every publish call; also gives the byte count.
-      const frame = Buffer.from(encodeEventJson(p));
+      // Converted to UTF-8 once here rather than by uWS; also gives the byte count.
+      const frame = jsonFrame(scratch, encodeEventJson(p));
       if (senderWs !== undefined && sender?.encoding === 'json') senderWs.publish(room.jsonTopic, frame, false);
       else app.publish(room.jsonTopic, frame, false);
       stats.bytesOut += frame.length * jsonCount;
