@@ -18,6 +18,7 @@ import { createAuthenticator } from './auth.js';
 import { type Conn, Connections } from './connections.js';
 import type { ServerContext } from './context.js';
 import { createFanout } from './fanout.js';
+import { registerHealthRoute } from './health.js';
 import { registerHttpRoutes } from './http.js';
 import { forgetIdentity } from './identity.js';
 import { leaveAll } from './membership.js';
@@ -122,6 +123,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
   const registry = createMetrics(ctx);
   registerMetricsRoute(ctx, app, registry);
   registerAdminRoutes(ctx, app);
+  registerHealthRoute(ctx, app);
   registerHttpRoutes(ctx, app);
 
   let listenSocket: us_listen_socket | undefined;
