@@ -41,6 +41,7 @@ export interface Config {
   maxBadFrames: number;
   tickMs: number;
   apiKey: string;
+  page: 'auto' | 'on' | 'off';
   logLevel: (typeof LOG_LEVELS)[number];
   logFormat: 'auto' | 'json' | 'pretty';
   allowJsFallback: boolean;
@@ -86,6 +87,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxBadFrames', kind: 'int', min: 1, max: 1000, doc: 'Unreadable frames in a row before the connection is closed (4500).' },
   { key: 'tickMs', kind: 'int', min: 0, max: 86_400_000, doc: 'Push the server time into every non-empty room this often; 0 = off.' },
   { key: 'apiKey', kind: 'string', secret: true, doc: 'Key the HTTP API requires (Authorization: Bearer <key>); empty = none.' },
+  { key: 'page', kind: 'enum', values: ['auto', 'on', 'off'], doc: 'Serve the built-in browser page at `/`; auto = on unless NODE_ENV=production.' },
   { key: 'logLevel', kind: 'enum', values: LOG_LEVELS, doc: 'Log level.' },
   { key: 'logFormat', kind: 'enum', values: ['auto', 'json', 'pretty'], doc: 'Log format; auto = pretty on a terminal, JSON otherwise.' },
   { key: 'allowJsFallback', kind: 'bool', doc: "Start even if uWebSockets.js' native addon failed to load (debugging only)." },
@@ -131,6 +133,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   maxBadFrames: 10,
   tickMs: 0,
   apiKey: '',
+  page: 'auto',
   logLevel: 'info',
   logFormat: 'auto',
   allowJsFallback: false,

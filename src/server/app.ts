@@ -18,11 +18,13 @@ import { createAuthenticator } from './auth.js';
 import { type Conn, Connections } from './connections.js';
 import type { ServerContext } from './context.js';
 import { createFanout } from './fanout.js';
+import { registerHealthRoute } from './health.js';
 import { registerHttpRoutes } from './http.js';
 import { forgetIdentity } from './identity.js';
 import { leaveAll } from './membership.js';
 import { createMetrics, registerMetricsRoute } from './metrics.js';
 import { onOpen } from './open.js';
+import { defaultPageDir, registerPageRoutes } from './page.js';
 import { RoomPatterns } from './permissions.js';
 import { Rooms } from './rooms.js';
 import { onMessage } from './session.js';
@@ -55,6 +57,8 @@ export interface ServerDeps {
   broker?: Broker;
   /** Defaults to the in-process store, or the Redis one with broker=redis. */
   presence?: PresenceStore;
+  /** Where the built-in page's files are; defaults to this package's dist/web (see page.ts). */
+  pageDir?: string;
 }
 
 /** Thrown when the native uWebSockets.js addon is missing and the config does not allow that. */
@@ -132,6 +136,8 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
   const registry = createMetrics(ctx);
   registerMetricsRoute(ctx, app, registry);
   registerAdminRoutes(ctx, app);
+  registerHealthRoute(ctx, app);
+  const page = registerPageRoutes(ctx, app, deps.pageDir ?? defaultPageDir(), process.env.NODE_ENV);
   registerHttpRoutes(ctx, app);
 
   let listenSocket: us_listen_socket | undefined;
@@ -167,7 +173,9 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
       });
       if (config.tickMs > 0) timers.push(setInterval(() => tick(ctx), config.tickMs));
       timers.push(setInterval(() => checkSlowConsumers(ctx), config.slowConsumerCheckMs));
-      log.info({ host: config.host, port, tls: config.tlsCert !== '', broker: broker.kind, auth: auth.enabled ? (auth.required ? 'required' : 'optional') : 'off' }, 'listening');
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      const pageUrl = page ? `${config.tlsCert !== '' ? 'https' : 'http'}://${host}:${port}/` : 'off';
+      log.info({ host: config.host, port, tls: config.tlsCert !== '', broker: broker.kind, auth: auth.enabled ? (auth.required ? 'required' : 'optional') : 'off', page: pageUrl }, 'listening');
       return port;
     },
     async close() {

@@ -1,6 +1,7 @@
 /**
  * The HTTP side: a small request wrapper over uWS (body, auth, encodings, errors) and the core
- * routes (publish, room list, health). Admin routes live in admin.ts, /metrics in metrics.ts.
+ * routes (publish, room list). Admin routes live in admin.ts, /metrics in metrics.ts, /healthz in
+ * health.ts, the built-in page in page.ts.
  *
  * Bodies are roomcast.v1 messages: proto3 JSON by default, protobuf with
  * `Content-Type: application/x-protobuf`. Replies use protobuf when the request's Accept header
@@ -203,14 +204,10 @@ function publish(ctx: ServerContext) {
 
 /** Registers the core HTTP routes (call last: it adds the catch-all 404). */
 export function registerHttpRoutes(ctx: ServerContext, app: TemplatedApp): void {
-  app.get('/healthz', (res) => {
-    writeReply(res, '200 OK', 'application/json', JSON.stringify({ status: 'ok', connections: ctx.conns.size, rooms: ctx.rooms.size }));
-  });
   app.get('/api/rooms', handler(ctx, {}, () => ({ type: 'RoomList', body: { rooms: ctx.rooms.list() } })));
   app.post('/api/rooms/:room/publish', publish(ctx));
   app.any('/api/rooms', methodNotAllowed('GET'));
   app.any('/api/rooms/:room/publish', methodNotAllowed('POST'));
-  app.any('/healthz', methodNotAllowed('GET'));
   app.any(
     '/*',
     handler(ctx, { auth: false }, (call) => {
