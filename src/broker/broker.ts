@@ -71,6 +71,11 @@ export interface Broker {
   roomClosed(room: string): void;
   /** The last sequence number given in `room` (0 if none). */
   lastSeq(room: string): number | Promise<number>;
+  /**
+   * Claims `key` for `ttlMs` among all processes: true for the first claim, false while it
+   * holds. Lets periodic server-side work (the ticker) run once per room, not once per process.
+   */
+  claim(key: string, ttlMs: number): boolean | Promise<boolean>;
   /** Stops delivering and releases connections. */
   close(): Promise<void>;
 }

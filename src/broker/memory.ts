@@ -41,6 +41,11 @@ class MemoryBroker implements Broker {
     return this.seqs.get(room) ?? 0;
   }
 
+  /** One process: every claim is its own. */
+  claim(): boolean {
+    return true;
+  }
+
   async close(): Promise<void> {
     this.handlers = undefined;
     this.seqs.clear();

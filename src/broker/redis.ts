@@ -179,6 +179,12 @@ class RedisBroker implements Broker {
     return Number((await commands.get(this.seqKey(room))) ?? 0);
   }
 
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    const commands = this.commands;
+    if (commands === undefined) throw new Error('the Redis broker is not started');
+    return (await commands.set(`${this.opts.prefix}claim:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
   async close(): Promise<void> {
     this.handlers = undefined;
     this.subscriptions.clear();

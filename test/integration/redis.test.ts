@@ -116,6 +116,28 @@ describe('broker=redis', { skip: missing }, () => {
     }
   });
 
+  it('the ticker publishes once per room and period, not once per process', async () => {
+    const options = { broker: 'redis' as const, redisUrl: redis.url, redisPrefix: 'ticks:', tickMs: 100 };
+    const t1 = await startServer(options);
+    const t2 = await startServer(options);
+    try {
+      const c1 = await TestClient.connect(t1.url('/rooms/clock'), 'proto');
+      const c2 = await TestClient.connect(t2.url('/rooms/clock'), 'json');
+      await sleep(1500);
+      const ticks = c1.eventsSoFar('clock');
+      assert.ok(ticks.length >= 5, `${ticks.length} ticks in 1.5 s`);
+      const slots = ticks.map((e) => Math.floor(Date.parse(e.text ?? '') / 100));
+      assert.equal(new Set(slots).size, slots.length, `one tick per 100 ms period: ${slots.join(',')}`);
+      const seen2 = new Set(c2.eventsSoFar('clock').map((e) => e.seq));
+      assert.ok(ticks.slice(0, -2).every((e) => seen2.has(e.seq)), 'both processes deliver the same ticks');
+      c1.close();
+      c2.close();
+    } finally {
+      await t1.close();
+      await t2.close();
+    }
+  });
+
   it('when Redis goes away, publishes fail with ERROR_CODE_INTERNAL instead of hanging', async () => {
     const own = await startRedis();
     const srv = await startServer({ broker: 'redis', redisUrl: own.url });
