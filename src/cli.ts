@@ -50,7 +50,6 @@ async function main(): Promise<number> {
     log.fatal({ err }, 'could not start');
     return 1;
   }
-  if (config.apiKey === '') log.warn('no apiKey set: the HTTP API is open to anyone who can reach it (fine for local use only)');
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -91,7 +91,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'logLevel', kind: 'enum', values: LOG_LEVELS, doc: 'Log level.' },
   { key: 'logFormat', kind: 'enum', values: ['auto', 'json', 'pretty'], doc: 'Log format; auto = pretty on a terminal, JSON otherwise.' },
   { key: 'allowJsFallback', kind: 'bool', doc: "Start even if uWebSockets.js' native addon failed to load (debugging only)." },
-  { key: 'shutdownGraceMs', kind: 'int', min: 0, max: 600_000, doc: 'On SIGINT/SIGTERM, wait this long for connections to close.' },
+  { key: 'shutdownGraceMs', kind: 'int', min: 0, max: 600_000, doc: 'On SIGINT/SIGTERM, exit after at most this long even if closing has not finished.' },
   { key: 'authSecret', kind: 'string', secret: true, doc: 'Shared secret for HS256 tokens (at least 32 bytes).' },
   { key: 'authPublicKeyFile', kind: 'string', doc: 'PEM public key (RSA: RS256, EC P-256: ES256) that verifies tokens.' },
   { key: 'authJwksFile', kind: 'string', doc: 'JWKS file (JSON) whose keys verify tokens (RS256/ES256).' },
@@ -175,8 +175,9 @@ export function envName(key: string): string {
   return `ROOMCAST_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
-/** The config file is named by this flag or environment variable. */
+/** The flag that names the config file. */
 export const CONFIG_FLAG = '--config';
+/** The environment variable that names the config file (when the flag is absent). */
 export const CONFIG_ENV = 'ROOMCAST_CONFIG';
 
 /** A configuration that cannot be used; the message names the option and where it came from. */
@@ -330,7 +331,9 @@ export function finishConfig(merged: Config): Readonly<Config> {
   if ((merged.tlsCert === '') !== (merged.tlsKey === '')) problems.push('tlsCert and tlsKey go together: set both or neither');
   if (merged.rateLimitPerSec > 0 && merged.rateLimitBurst < 1) problems.push('rateLimitBurst must be at least 1');
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
-  return Object.freeze({ ...merged });
+  // Lists too: a shared config must not be changed through one of its arrays.
+  const frozen = Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, Array.isArray(v) ? Object.freeze([...v]) : v]));
+  return Object.freeze(frozen) as unknown as Readonly<Config>;
 }
 
 /** The whole configuration from defaults, file, environment and flags. Throws {@link ConfigError}. */

@@ -16,6 +16,11 @@ export interface Publication {
   /** Server receive time, microseconds since the Unix epoch. */
   timeUs: number;
   text?: string | undefined;
+  /**
+   * Bytes payload. From a WebSocket frame this is a view into uWS's receive buffer, valid only
+   * until the message handler returns: a broker that keeps it past `publish` must copy it first
+   * (the Redis broker encodes it before its first await).
+   */
   data?: Uint8Array | undefined;
   /** The publishing connection's id, '' for server-side publishes. */
   connId: string;

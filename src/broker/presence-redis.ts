@@ -22,10 +22,11 @@ export interface RedisPresenceOptions {
 
 const READ_SCRIPT = `
 local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-if #dead > 0 then
-  redis.call('HDEL', KEYS[1], unpack(dead))
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+-- In chunks: unpack() of a whole list hits Lua's stack limit near 8000 values.
+for i = 1, #dead, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(dead, i, math.min(i + 999, #dead)))
 end
+if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1]) end
 return redis.call('HGETALL', KEYS[1])
 `;
 

@@ -44,6 +44,17 @@ const PRESENCE = 0x70; // 'p'
 
 type ScriptedRedis = Redis & { roomcastPublish(seqKey: string, channel: string, body: Buffer, ttl: number): Promise<number> };
 
+/** A Redis URL fit for logs and error messages: any password replaced by ***. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable Redis URL)';
+  }
+}
+
 /** Opens a Redis connection and waits until it is ready (or fails with a clear message). */
 export async function connectRedis(url: string, name: string, timeoutMs: number, options: { offlineQueue: boolean }): Promise<Redis> {
   const client = new Redis(url, {
@@ -62,7 +73,7 @@ export async function connectRedis(url: string, name: string, timeoutMs: number,
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw new Error(`cannot connect to Redis at ${url}: ${(err as Error).message}`);
+    throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(err as Error).message}`);
   }
   return client;
 }
@@ -89,6 +100,8 @@ class RedisBroker implements Broker {
   private readonly opts: Required<RedisBrokerOptions>;
   /** Pending or done SUBSCRIBEs of open rooms: a join waits for its room's before answering. */
   private readonly subscriptions = new Map<string, Promise<unknown>>();
+  /** Rooms with local members. */
+  private readonly open = new Set<string>();
 
   constructor(options: RedisBrokerOptions) {
     this.opts = { seqTtlSec: 24 * 3600, connectTimeoutMs: 5000, ...options };
@@ -155,15 +168,26 @@ class RedisBroker implements Broker {
     });
   }
 
-  roomOpened(room: string): void {
+  /** Subscribes to a room's channel; a failed SUBSCRIBE is forgotten, so the next join retries it. */
+  private subscribe(room: string): Promise<unknown> | undefined {
     const subscriber = this.subscriber;
-    if (subscriber === undefined) return;
+    if (subscriber === undefined) return undefined;
     const done = subscriber.subscribe(this.channel(room));
-    done.catch((err: unknown) => this.opts.log.error({ err, room }, 'subscribe failed'));
+    done.catch((err: unknown) => {
+      this.opts.log.error({ err, room }, 'subscribe failed');
+      if (this.subscriptions.get(room) === done) this.subscriptions.delete(room);
+    });
     this.subscriptions.set(room, done);
+    return done;
+  }
+
+  roomOpened(room: string): void {
+    this.open.add(room);
+    this.subscribe(room);
   }
 
   roomClosed(room: string): void {
+    this.open.delete(room);
     this.subscriptions.delete(room);
     this.subscriber?.unsubscribe(this.channel(room)).catch((err: unknown) => this.opts.log.warn({ err, room }, 'unsubscribe failed'));
   }
@@ -175,7 +199,7 @@ class RedisBroker implements Broker {
   async lastSeq(room: string): Promise<number> {
     const commands = this.commands;
     if (commands === undefined) throw new Error('the Redis broker is not started');
-    await this.subscriptions.get(room);
+    await (this.subscriptions.get(room) ?? (this.open.has(room) ? this.subscribe(room) : undefined));
     return Number((await commands.get(this.seqKey(room))) ?? 0);
   }
 
@@ -188,6 +212,7 @@ class RedisBroker implements Broker {
   async close(): Promise<void> {
     this.handlers = undefined;
     this.subscriptions.clear();
+    this.open.clear();
     await Promise.all([closeRedis(this.subscriber), closeRedis(this.commands)]);
     this.subscriber = undefined;
     this.commands = undefined;

@@ -36,20 +36,27 @@ export type ClientMessage = roomcast.v1.ClientMessage.$Properties;
 export type ServerMessage = roomcast.v1.ServerMessage.$Properties;
 /** The name of a client command: the member set in ClientMessage's `command` oneof. */
 export type CommandName = NonNullable<roomcast.v1.ClientMessage['command']>;
-/** The name of a server message kind: the member set in ServerMessage's `kind` oneof. */
-export type ServerKind = NonNullable<roomcast.v1.ServerMessage['kind']>;
 /** A pushed room event (roomcast.v1.Event). */
 export type EventMessage = roomcast.v1.Event.$Properties;
-/** Bodies of the HTTP API. */
+/** A publish command; also the body of POST /api/rooms/<room>/publish. */
 export type PublishCommand = roomcast.v1.Publish.$Properties;
+/** The reply to a publish (command or HTTP). */
 export type PublishReply = roomcast.v1.PublishReply.$Properties;
+/** GET /api/rooms. */
 export type RoomList = roomcast.v1.RoomList.$Properties;
+/** An error (WebSocket reply or HTTP error body). */
 export type ErrorMessage = roomcast.v1.Error.$Properties;
+/** GET /api/users/<user>/connections. */
 export type ConnectionList = roomcast.v1.ConnectionList.$Properties;
+/** The body of POST /api/users/<user>/disconnect. */
 export type DisconnectRequest = roomcast.v1.DisconnectRequest.$Properties;
+/** The body of POST /api/rooms/<room>/remove. */
 export type RemoveRequest = roomcast.v1.RemoveRequest.$Properties;
+/** How many connections an admin action affected. */
 export type AffectedReply = roomcast.v1.AffectedReply.$Properties;
+/** Who is in a room (command reply and HTTP). */
 export type PresenceReply = roomcast.v1.PresenceReply.$Properties;
+/** Connection and user counts of a room (command reply and HTTP). */
 export type PresenceStatsReply = roomcast.v1.PresenceStatsReply.$Properties;
 
 /** Message types that travel on their own (frames and HTTP bodies). */
@@ -130,6 +137,10 @@ function parseJsonFrame(bytes: Uint8Array): unknown {
   }
 }
 
+const ID_PREFIX = /^\s*\{\s*"id"\s*:\s*"?(\d{1,10})\b/;
+// Replaces rather than throws: the 64-byte cut may split a character.
+const lenientDecoder = new TextDecoder('utf-8');
+
 /**
  * Best effort: the request id of a frame that failed to decode, so the error reply can carry it.
  * Returns 0 when none can be found.
@@ -143,9 +154,11 @@ export function readRequestId(bytes: Uint8Array, isBinary: boolean): number {
       r.uint32();
       return r.uint32();
     }
-    const obj = JSON.parse(textDecoder.decode(bytes)) as { id?: unknown };
-    const id = typeof obj.id === 'string' ? Number(obj.id) : obj.id;
-    return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < 2 ** 32 ? id : 0;
+    // Not a full parse: this runs for frames being refused (malformed, rate-limited), and a
+    // flooder should not buy a JSON.parse per refused frame. Printers write field 1 first.
+    const m = ID_PREFIX.exec(lenientDecoder.decode(bytes.subarray(0, 64)));
+    const id = m ? Number(m[1]) : 0;
+    return id < 2 ** 32 ? id : 0;
   } catch {
     return 0;
   }
@@ -159,6 +172,19 @@ export function readRequestId(bytes: Uint8Array, isBinary: boolean): number {
 export function encodeMessage(type: TypeName, message: object, encoding: Encoding): Uint8Array | string {
   if (encoding === 'proto') return (TYPES[type] as unknown as ProtoType).encode(message).finish();
   return JSON.stringify(writeProto3Json(type, message));
+}
+
+// One writer for the server's own frames (replies, presence events): see encodeServerFrame.
+const frameWriter = protobuf.Writer.create();
+
+/**
+ * Encodes a server message for immediate sending: protobuf goes through one reused writer and
+ * comes back as a view that the next call overwrites, so hand it to uWS (which copies) at once.
+ */
+export function encodeServerFrame(message: ServerMessage, encoding: Encoding): Uint8Array | string {
+  if (encoding === 'json') return JSON.stringify(writeProto3Json('ServerMessage', message));
+  frameWriter.reset();
+  return v1.ServerMessage.encode(message, frameWriter).finish(true);
 }
 
 /** Encodes a server message in the connection's encoding. */

@@ -10,7 +10,7 @@ import type { DisconnectRequest, RemoveRequest } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { checkRoomName } from '../protocol/limits.js';
 import { closeConn, type ServerContext } from './context.js';
-import { handler, methodNotAllowed } from './http.js';
+import { handler, methodNotAllowed } from './http-handler.js';
 import { leaveRoom } from './membership.js';
 import { send } from './session.js';
 

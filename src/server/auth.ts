@@ -4,7 +4,8 @@
  * One of three keys verifies tokens: a shared secret (HS256), a PEM public key (RS256 for RSA,
  * ES256 for EC P-256) or a JWKS file (keys picked by `kid`). `sub` is the user id and must be
  * present; `exp` is enforced. Optional claims: `rooms: { join: [...], publish: [...] }` (room
- * patterns; without it the server's userJoin/userPublish apply) and `admin: true`.
+ * patterns; without it the server's userJoin/userPublish apply) and `admin: true`. A token
+ * without `exp` is refused: every token must expire.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -86,7 +87,7 @@ export function createAuthenticator(config: Readonly<Config>): Authenticator {
     return {
       userId: sub,
       anonymous: false,
-      expiresAtMs: typeof payload.exp === 'number' ? payload.exp * 1000 : 0,
+      expiresAtMs: (payload.exp ?? 0) * 1000,
       grants: {
         join: join ? new RoomPatterns(join) : userJoin,
         publish: publish ? new RoomPatterns(publish) : userPublish,
@@ -105,6 +106,8 @@ export function createAuthenticator(config: Readonly<Config>): Authenticator {
       try {
         const options = {
           algorithms: loaded.algorithms,
+          // jose checks exp only when present: a token without one would never expire.
+          requiredClaims: ['sub', 'exp'],
           ...(config.authIssuer !== '' ? { issuer: config.authIssuer } : {}),
           ...(config.authAudience !== '' ? { audience: config.authAudience } : {}),
         };

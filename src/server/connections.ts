@@ -113,6 +113,7 @@ export class Connections {
     this.unindexUser(conn);
   }
 
+  /** An open connection by id. */
   get(id: string): Conn | undefined {
     return this.open.get(id);
   }
@@ -127,10 +128,12 @@ export class Connections {
     return this.addresses.get(address) ?? 0;
   }
 
+  /** How many connections are open. */
   get size(): number {
     return this.open.size;
   }
 
+  /** The open connections. */
   values(): IterableIterator<Conn> {
     return this.open.values();
   }

@@ -8,10 +8,10 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { BrokerHandlers, PresenceNotice, SequencedPublication } from '../broker/broker.js';
-import { encodeEventJson, encodeEventProto, encodeServerMessage, PresenceAction } from '../protocol/codec.js';
+import { encodeEventJson, encodeEventProto, encodeServerFrame, PresenceAction } from '../protocol/codec.js';
 import type { Connections } from './connections.js';
 import type { Rooms } from './rooms.js';
-import type { Stats } from './stats.js';
+import { recordFanout, type Stats } from './stats.js';
 
 /**
  * The bytes of a JSON event frame, written into one reused buffer when it fits (uWS copies
@@ -58,7 +58,7 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
     if (recipients > 0) {
       stats.publications += 1;
       stats.deliveries += recipients;
-      stats.observeFanout(recipients);
+      recordFanout(stats, recipients);
     }
   };
 
@@ -73,8 +73,8 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
         connId: n.connId,
       },
     };
-    if (room.proto > 0) app.publish(room.protoTopic, encodeServerMessage(message, 'proto'), true);
-    if (room.json > 0) app.publish(room.jsonTopic, encodeServerMessage(message, 'json'), false);
+    if (room.proto > 0) app.publish(room.protoTopic, encodeServerFrame(message, 'proto'), true);
+    if (room.json > 0) app.publish(room.jsonTopic, encodeServerFrame(message, 'json'), false);
     stats.presenceEvents += 1;
   };
 

@@ -6,7 +6,7 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { ServerContext } from './context.js';
-import { methodNotAllowed } from './http.js';
+import { methodNotAllowed } from './http-handler.js';
 
 /** The body of GET /healthz. Counters grow from zero at start-up (a drop in `uptimeSec` means a restart). */
 export interface HealthReport {

@@ -75,10 +75,12 @@ export async function connect(ctx: ServerContext, conn: Conn, token: string): Pr
   conn.authPending = true;
   try {
     const identity = await ctx.auth.verify(token);
+    // dispatch() refuses joins while authPending; this guards the rule it relies on.
+    if (conn.rooms.size > 0) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'leave every room before connect');
     if (!conn.closed) applyIdentity(ctx, conn, identity);
     return identity;
   } catch (err) {
-    countAuthFailure(ctx, err);
+    if (!(err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_BAD_REQUEST)) countAuthFailure(ctx, err);
     throw err;
   } finally {
     conn.authPending = false;

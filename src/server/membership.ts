@@ -7,17 +7,28 @@ import type { Conn } from './connections.js';
 import type { ServerContext } from './context.js';
 import { topicFor } from './rooms.js';
 
-/** Puts `conn` in `room` (already validated and allowed). Returns the room's last sequence number. */
+/**
+ * Puts `conn` in `room` (already validated and allowed). Returns the room's last sequence
+ * number. If the broker cannot give it (Redis away), the join is undone: the caller reports an
+ * error, and a client told "failed" must not be left in the room receiving events.
+ */
 export function joinRoom(ctx: ServerContext, conn: Conn, room: string): number | Promise<number> {
   const ws = conn.ws;
-  if (ws !== undefined && !conn.rooms.has(room)) {
+  const added = ws !== undefined && !conn.rooms.has(room);
+  if (added) {
     conn.rooms.add(room);
     ws.subscribe(topicFor(room, conn.encoding));
     const userId = conn.identity?.userId ?? '';
     ctx.presence.add(room, conn.id, userId);
     if (ctx.presenceRooms.matches(room)) ctx.broker.announce({ room, action: 'join', userId, connId: conn.id });
   }
-  return ctx.broker.lastSeq(room);
+  const seq = ctx.broker.lastSeq(room);
+  if (added && seq instanceof Promise) {
+    seq.catch(() => {
+      if (!conn.closed) leaveRoom(ctx, conn, room);
+    });
+  }
+  return seq;
 }
 
 /**

@@ -1,14 +1,13 @@
 /**
- * GET /metrics in the Prometheus text format (prom-client). The counters are the plain numbers
- * in Stats, read at scrape time, so hot paths pay nothing for them; only the fan-out size
- * histogram is observed as it happens.
+ * GET /metrics in the Prometheus text format (prom-client). Every counter, and the fan-out
+ * histogram, is a plain number in Stats read at scrape time, so hot paths pay nothing for them.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { errorCodeName } from '../protocol/errors.js';
 import type { ServerContext } from './context.js';
-import { handler } from './http.js';
-import type { Stats } from './stats.js';
+import { handler } from './http-handler.js';
+import { FANOUT_BUCKETS, type Stats } from './stats.js';
 
 /** A counter whose value is read from Stats at scrape time. */
 function counterFrom(registry: Registry, name: string, help: string, read: () => number): void {
@@ -37,7 +36,31 @@ function labelledCounterFrom(registry: Registry, name: string, help: string, lab
   });
 }
 
-/** Builds the registry for one server and hooks the fan-out histogram into its stats. */
+/**
+ * The fan-out histogram, read from the bucket counts in Stats at scrape time (prom-client's own
+ * Histogram would cost an observe() with label hashing on every publish).
+ */
+function fanoutHistogram(s: Stats): Metric {
+  const name = 'roomcast_fanout_recipients';
+  const help = 'Local recipients per published event.';
+  const get = async () => {
+    const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+    let cumulative = 0;
+    FANOUT_BUCKETS.forEach((le, i) => {
+      cumulative += s.fanoutCounts[i] ?? 0;
+      values.push({ metricName: `${name}_bucket`, labels: { le }, value: cumulative });
+    });
+    cumulative += s.fanoutCounts[FANOUT_BUCKETS.length] ?? 0;
+    values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: cumulative });
+    values.push({ metricName: `${name}_sum`, labels: {}, value: s.fanoutSum });
+    values.push({ metricName: `${name}_count`, labels: {}, value: cumulative });
+    return { name, help, type: 'histogram', aggregator: 'sum', values };
+  };
+  // A metric is anything with a name and get() (what the registry calls to print it).
+  return { name, help, get, reset: () => {} } as unknown as Metric;
+}
+
+/** Builds the registry for one server. */
 export function createMetrics(ctx: ServerContext): Registry {
   const r = new Registry();
   const s: Stats = ctx.stats;
@@ -58,13 +81,7 @@ export function createMetrics(ctx: ServerContext): Registry {
   );
   labelledCounterFrom(r, 'roomcast_closed_total', 'Connections the server closed or refused, by reason (slow_consumer counts slow-consumer closes).', 'reason', () => s.closed);
   labelledCounterFrom(r, 'roomcast_auth_failures_total', 'Failed authentications, by reason.', 'reason', () => s.authFailures);
-  const fanout = new Histogram({
-    name: 'roomcast_fanout_recipients',
-    help: 'Local recipients per published event.',
-    buckets: [1, 10, 100, 1000, 10_000, 100_000],
-    registers: [r],
-  });
-  s.observeFanout = (n) => fanout.observe(n);
+  r.registerMetric(fanoutHistogram(s));
   return r;
 }
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Config } from '../config.js';
 import type { ServerContext } from './context.js';
-import { methodNotAllowed } from './http.js';
+import { methodNotAllowed } from './http-handler.js';
 
 /** One file of the page, as served. */
 interface Asset {
@@ -108,11 +108,9 @@ function serve(asset: Asset): (res: HttpResponse, req: HttpRequest) => void {
 /** The answer while the files are missing: what to do, without the server's paths (the log has those). */
 function unavailable(res: HttpResponse): void {
   const body = 'roomcast: the built-in page is not available: its files (index.html, page.js, page.css) were not found where the server looks.\nBuild them with "npm run build" and restart; the server log names the directory.\n';
-  {
-    res.cork(() => {
-      res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain; charset=utf-8').writeHeader('cache-control', 'no-store').end(body);
-    });
-  }
+  res.cork(() => {
+    res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain; charset=utf-8').writeHeader('cache-control', 'no-store').end(body);
+  });
 }
 
 /**

@@ -14,11 +14,8 @@ export class RoomPatterns {
   private readonly exact: ReadonlySet<string>;
   private readonly prefixes: readonly string[];
   private readonly any: boolean;
-  /** The patterns as given. */
-  readonly source: readonly string[];
 
   constructor(patterns: readonly string[]) {
-    this.source = patterns;
     this.any = patterns.includes('*');
     this.exact = new Set(patterns.filter((p) => !p.endsWith('*')));
     this.prefixes = patterns.filter((p) => p.endsWith('*') && p !== '*').map((p) => p.slice(0, -1));

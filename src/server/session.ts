@@ -4,7 +4,7 @@
  * abuse (garbage, flooding) closes the connection.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import { type ClientMessage, type DecodedCommand, decodeClientFrame, encodeServerMessage, readRequestId, type ServerMessage } from '../protocol/codec.js';
+import { type ClientMessage, type DecodedCommand, decodeClientFrame, encodeServerFrame, readRequestId, type ServerMessage } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
 import type { Conn } from './connections.js';
@@ -16,7 +16,7 @@ import { canJoin, canPublish, type Identity } from './permissions.js';
 /** Sends one message on an open connection (inside a uWS callback, where sockets are corked). */
 export function send(conn: Conn, message: ServerMessage): void {
   if (conn.closed || conn.ws === undefined) return;
-  conn.ws.send(encodeServerMessage(message, conn.encoding), conn.encoding === 'proto');
+  conn.ws.send(encodeServerFrame(message, conn.encoding), conn.encoding === 'proto');
 }
 
 /** Sends from outside a uWS callback (after a promise): corks so the frame goes out in one write. */
@@ -133,6 +133,8 @@ function who(conn: Conn): Identity {
 
 /** A room the connection is in (presence queries also allow admins). */
 function memberRoom(conn: Conn, raw: string | null | undefined, adminToo = false): string {
+  // A member's room name was checked when it joined: skip the pattern test on this (hot) path.
+  if (raw != null && conn.rooms.has(raw)) return raw;
   const room = checkRoomName(raw);
   if (!conn.rooms.has(room) && !(adminToo && conn.identity?.grants.admin === true)) {
     throw new ProtocolError(ErrorCode.ERROR_CODE_NOT_A_MEMBER, `not a member of room "${room}"${adminToo ? '' : ': join it first'}`);
@@ -140,8 +142,16 @@ function memberRoom(conn: Conn, raw: string | null | undefined, adminToo = false
   return room;
 }
 
+/** Commands a connection may send while its token is being verified. */
+const WHILE_VERIFYING: ReadonlySet<string | undefined> = new Set(['echo', 'close']);
+
 function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
   const m: ClientMessage = cmd.message;
+  // Until the token is checked the connection's rights are unknown: a join now would be judged
+  // by the identity it is about to lose (anonymous) and outlive the change.
+  if (conn.authPending && !WHILE_VERIFYING.has(cmd.command)) {
+    throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'a token is being verified: wait for the connect reply (or the welcome)');
+  }
   switch (cmd.command) {
     case 'publish': {
       const p = m.publish ?? {};

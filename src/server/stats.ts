@@ -42,10 +42,25 @@ export interface Stats {
   authFailures: Record<AuthFailure, number>;
   /** Connections opened (accepted) since start. */
   connectionsOpened: number;
-  /** Records one publication's recipient count (a histogram in /metrics). */
-  observeFanout: (recipients: number) => void;
+  /**
+   * Recipients per publication as a histogram: counts per bucket of FANOUT_BUCKETS (the last
+   * slot is +Inf), not cumulative, and their sum. See recordFanout.
+   */
+  fanoutCounts: number[];
+  fanoutSum: number;
   /** Times a connection was found over maxBackpressure under the `drop` policy. */
   slowConsumerEpisodes: number;
+}
+
+/** Upper bounds of the fan-out histogram's buckets (recipients per publication). */
+export const FANOUT_BUCKETS: readonly number[] = [1, 10, 100, 1000, 10_000, 100_000];
+
+/** Counts one publication's recipients: a few compares, no allocation (it runs per publish). */
+export function recordFanout(stats: Stats, recipients: number): void {
+  let i = 0;
+  while (i < FANOUT_BUCKETS.length && recipients > (FANOUT_BUCKETS[i] as number)) i += 1;
+  stats.fanoutCounts[i] = (stats.fanoutCounts[i] ?? 0) + 1;
+  stats.fanoutSum += recipients;
 }
 
 /** Fresh zeroed counters. */
@@ -74,7 +89,8 @@ export function createStats(): Stats {
     },
     authFailures: { missing: 0, invalid: 0, expired: 0, timeout: 0 },
     connectionsOpened: 0,
-    observeFanout: () => {},
+    fanoutCounts: new Array<number>(FANOUT_BUCKETS.length + 1).fill(0),
+    fanoutSum: 0,
     slowConsumerEpisodes: 0,
   };
 }

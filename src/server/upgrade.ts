@@ -13,7 +13,7 @@ import { CloseCode, ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { checkRoomName } from '../protocol/limits.js';
 import type { Refusal } from './connections.js';
 import type { ServerContext } from './context.js';
-import { httpStatus } from './http.js';
+import { httpStatus } from './http-handler.js';
 
 const BY_SUBPROTOCOL = new Map<string, Encoding>(Object.entries(SUBPROTOCOLS).map(([enc, name]) => [name, enc as Encoding]));
 

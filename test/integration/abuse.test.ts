@@ -48,7 +48,7 @@ describe('malformed frames', () => {
   it('malformed JSON, wrong types and unknown fields get ERROR_CODE_MALFORMED_FRAME naming the problem', async () => {
     const c = await TestClient.connect(srv.url(), 'json');
     const cases: Array<[number, string, RegExp]> = [
-      [0, '{"id": 101, "echo": ', /not JSON/], // unreadable JSON: no id to echo
+      [101, '{"id": 101, "echo": ', /not JSON/], // the id is read from the start even of broken JSON
       [102, '{"id": 102, "join": {"room": 42}}', /join\.room: expected a string/],
       [103, '{"id": 103, "join": {"room": "a", "colour": "red"}}', /join\.colour: unknown field/],
       [104, '{"id": 104, "publish": {"room": "a", "text": "x", "data": "eA=="}}', /only one of payload/],

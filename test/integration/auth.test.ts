@@ -40,11 +40,13 @@ describe('HS256 tokens', () => {
     const expired = await hsToken(SECRET, { sub: 'ada' }, Math.floor(Date.now() / 1000) - 60);
     const wrongKey = await hsToken('another-secret-that-is-32-bytes-long!!', { sub: 'ada' });
     const noSub = await hsToken(SECRET, {});
+    const noExp = await new SignJWT({ sub: 'forever', admin: true }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
     const cases: Array<[string, number, RegExp]> = [
       [`/rooms/lobby?token=${expired}`, CloseCode.CLOSE_CODE_TOKEN_EXPIRED, /expired/],
       [`/rooms/lobby?token=${wrongKey}`, CloseCode.CLOSE_CODE_UNAUTHENTICATED, /signature/],
       ['/rooms/lobby?token=not.a.jwt', CloseCode.CLOSE_CODE_UNAUTHENTICATED, /invalid token/],
       [`/ws?token=${noSub}`, CloseCode.CLOSE_CODE_UNAUTHENTICATED, /sub/],
+      [`/ws?token=${noExp}`, CloseCode.CLOSE_CODE_UNAUTHENTICATED, /exp/],
       ['/rooms/lobby', CloseCode.CLOSE_CODE_UNAUTHENTICATED, /token/],
     ];
     for (const [path, code, reason] of cases) {
@@ -53,7 +55,9 @@ describe('HS256 tokens', () => {
       assert.match(closed.reason, reason, path);
       assert.equal(closed.messages, 0, 'no welcome for a refused connection');
     }
-    assert.ok(srv.server.stats.authFailures.expired >= 1 && srv.server.stats.authFailures.invalid >= 3);
+    assert.ok(srv.server.stats.authFailures.expired >= 1 && srv.server.stats.authFailures.invalid >= 4);
+    const adminForever = await httpRequest(srv.http, 'GET', '/api/rooms', { headers: { authorization: `Bearer ${noExp}` } });
+    assert.equal(adminForever.status, 401, 'a token without exp is no credential for the HTTP API either');
   });
 
   it('without a token in the URL: authRequired, only connect/echo/close work, connect authenticates', async () => {
@@ -149,6 +153,22 @@ describe('anonymous access', () => {
       assert.equal((await c.request({ join: { room: 'user:ada' } })).error?.code, ErrorCode.ERROR_CODE_PERMISSION_DENIED);
       const withToken = await closedOnConnect(srv.url('/ws?token=abc.def.ghi'));
       assert.equal(withToken.code, CloseCode.CLOSE_CODE_UNAUTHENTICATED, 'a token where none can be checked is refused, not ignored');
+      c.close();
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a connection cannot join while its connect is being verified (no anonymous join carried over)', async () => {
+    const srv = await startServer({ authSecret: SECRET, anonymous: 'allow', anonymousJoin: ['lobby'], userJoin: ['team:*'] });
+    try {
+      const c = await TestClient.connect(srv.url(), 'json');
+      const connectId = c.send({ connect: { token: await hsToken(SECRET, { sub: 'alice' }) } });
+      const early = await c.request({ join: { room: 'lobby' } });
+      assert.equal(early.error?.code, ErrorCode.ERROR_CODE_BAD_REQUEST);
+      assert.match(early.error?.message ?? '', /being verified/);
+      assert.equal((await c.waitFor((m) => m.id === connectId, 'connect reply')).connect?.userId, 'alice');
+      assert.equal((await c.request({ join: { room: 'lobby' } })).error?.code, ErrorCode.ERROR_CODE_PERMISSION_DENIED, "alice's own grants apply");
       c.close();
     } finally {
       await srv.close();

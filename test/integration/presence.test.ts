@@ -140,6 +140,8 @@ describe('admin API', () => {
       ['POST', '/api/users/x/disconnect'],
       ['POST', '/api/rooms/r/remove'],
       ['GET', '/api/rooms/r/presence'],
+      ['GET', '/api/rooms/r/presence-stats'],
+      ['GET', '/metrics'],
     ] as const) {
       const res = await httpRequest(srv.http, method, path);
       assert.equal(res.status, 401, `${method} ${path}`);

@@ -98,6 +98,28 @@ describe('broker=redis', { skip: missing }, () => {
     x1.close();
   });
 
+  it('presence drops the entries of a dead process, even thousands at once', async () => {
+    const { Redis } = await import('ioredis');
+    const probe = new Redis(redis.url);
+    try {
+      // 9000 connections of a process that died a minute ago: their expiry times have passed.
+      const past = Date.now() - 60_000;
+      const m = probe.multi();
+      for (let i = 0; i < 9000; i++) {
+        m.hset('test:presence:ghosts', `dead-${i}`, `ghost-${i % 50}`);
+        m.zadd('test:presence-exp:ghosts', past, `dead-${i}`);
+      }
+      await m.exec();
+      const live = await TestClient.connect(a.url('/rooms/ghosts'), 'proto');
+      const stats = await live.request({ presenceStats: { room: 'ghosts' } });
+      assert.deepEqual(stats.presenceStats, { room: 'ghosts', connections: 1, users: 1 });
+      assert.equal(await probe.hlen('test:presence:ghosts'), 1);
+      live.close();
+    } finally {
+      probe.disconnect();
+    }
+  });
+
   it('a process unsubscribes from a room when its last local member leaves', async () => {
     const { Redis } = await import('ioredis');
     const probe = new Redis(redis.url);
@@ -146,6 +168,10 @@ describe('broker=redis', { skip: missing }, () => {
       await own.stop();
       const r = await c.request({ publish: { room: 'doomed', text: 'x' } });
       assert.equal(r.error?.code, ErrorCode.ERROR_CODE_INTERNAL);
+      const join = await c.request({ join: { room: 'never' } });
+      assert.equal(join.error?.code, ErrorCode.ERROR_CODE_INTERNAL);
+      const after = await c.request({ publish: { room: 'never', text: 'x' } });
+      assert.equal(after.error?.code, ErrorCode.ERROR_CODE_NOT_A_MEMBER, 'a failed join leaves the connection out of the room');
       c.close();
     } finally {
       await srv.close();
@@ -156,5 +182,6 @@ describe('broker=redis', { skip: missing }, () => {
 describe('broker=redis start-up', { skip: missing }, () => {
   it('fails to start with a clear message when Redis is unreachable', async () => {
     await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://127.0.0.1:1' }), /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
+    await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://app:hunter2@127.0.0.1:1' }), (err: Error) => /app:\*\*\*@127\.0\.0\.1:1/.test(err.message) && !err.message.includes('hunter2'));
   });
 });

@@ -89,6 +89,9 @@ describe('/metrics', () => {
       assert.equal(after.get('roomcast_auth_failures_total{reason="invalid"}'), 1);
       assert.equal(after.get('roomcast_fanout_recipients_bucket{le="10"}'), 1);
       assert.equal(after.get('roomcast_fanout_recipients_bucket{le="1"}'), 0);
+      assert.equal(after.get('roomcast_fanout_recipients_bucket{le="+Inf"}'), 1);
+      assert.equal(after.get('roomcast_fanout_recipients_count'), 1);
+      assert.equal(after.get('roomcast_fanout_recipients_sum'), 3);
       const closedBefore = after.get('roomcast_closed_total{reason="admin"}');
       assert.equal(closedBefore, 0);
       const unauthorized = await httpRequest(srv.http, 'GET', '/metrics');
