@@ -33,6 +33,13 @@ export interface Publication {
 /** An event with its room sequence number, as delivered to each process. */
 export interface SequencedPublication extends Publication {
   seq: number;
+  /**
+   * The event as protobuf (roomcast.v1.Event without seq), when it was encoded in another
+   * process. The fan-out then frames these bytes for protobuf members instead of encoding
+   * again, and decodes them only if the room has JSON members; timeUs, text, data and userId
+   * are not filled in.
+   */
+  encoded?: Uint8Array;
 }
 
 /** Called for each publication that reaches this process, in room order. */

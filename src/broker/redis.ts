@@ -9,12 +9,14 @@
  * so exclude-self works unchanged.
  *
  * Wire format on a channel (binary-safe):
- *   e<seq>:<x><Event protobuf without seq>   x = '1' to leave the sender out, '0' otherwise
+ *   e<seq>:<x><connId>:<Event protobuf without seq>   x = '1' to leave the sender out
  *   p<JSON PresenceNotice>
+ * The event is encoded once, by the publishing process; the others frame its bytes for their
+ * protobuf members without decoding them (and decode only for JSON members).
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { decodeMessage, encodeMessage, type EventMessage } from '../protocol/codec.js';
+import { encodeMessage } from '../protocol/codec.js';
 import type { Broker, BrokerHandlers, PresenceNotice, Publication } from './broker.js';
 
 /** How to reach Redis. */
@@ -103,8 +105,12 @@ class RedisBroker implements Broker {
   /** Rooms with local members. */
   private readonly open = new Set<string>();
 
+  /** Length of the channel name before the room name. */
+  private readonly roomPrefixLength: number;
+
   constructor(options: RedisBrokerOptions) {
     this.opts = { seqTtlSec: 24 * 3600, connectTimeoutMs: 5000, ...options };
+    this.roomPrefixLength = Buffer.byteLength(this.channel(''));
   }
 
   private channel(room: string): string {
@@ -124,27 +130,25 @@ class RedisBroker implements Broker {
     commands.defineCommand('roomcastPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
     this.commands = commands;
     this.subscriber = await connectRedis(url, 'roomcast-subscriber', connectTimeoutMs, { offlineQueue: true });
-    this.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message));
+    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
   }
 
-  private onMessage(message: Buffer): void {
+  private onMessage(channel: Buffer, message: Buffer): void {
     const handlers = this.handlers;
     if (handlers === undefined) return;
     try {
       if (message[0] === EVENT) {
+        // e<seq>:<x><connId>:<Event without seq>
         const colon = message.indexOf(COLON);
-        const seq = Number(message.toString('latin1', 1, colon));
-        const excludeSelf = message[colon + 1] === 0x31;
-        const e = decodeMessage<EventMessage>('Event', message.subarray(colon + 2), true);
+        const second = message.indexOf(COLON, colon + 2);
         handlers.deliver({
-          room: e.room ?? '',
-          seq,
-          timeUs: Number(e.timeUs),
-          text: e.text ?? undefined,
-          data: e.data ?? undefined,
-          connId: e.connId ?? '',
-          userId: e.userId ?? '',
-          excludeSelf,
+          room: channel.toString('latin1', this.roomPrefixLength),
+          seq: Number(message.toString('latin1', 1, colon)),
+          excludeSelf: message[colon + 1] === 0x31,
+          connId: message.toString('latin1', colon + 2, second),
+          encoded: message.subarray(second + 1),
+          timeUs: 0,
+          userId: '',
         });
       } else if (message[0] === PRESENCE) {
         handlers.presence(JSON.parse(message.toString('utf8', 1)) as PresenceNotice);
@@ -154,11 +158,12 @@ class RedisBroker implements Broker {
     }
   }
 
+  /** Encodes the event once here; every process forwards these bytes without decoding them. */
   async publish(p: Publication): Promise<number> {
     const commands = this.commands;
     if (commands === undefined) throw new Error('the Redis broker is not started');
     const event = encodeMessage('Event', { room: p.room, timeUs: p.timeUs, text: p.text, data: p.data, connId: p.connId, userId: p.userId }, 'proto') as Uint8Array;
-    const body = Buffer.concat([Buffer.from(p.excludeSelf ? '1' : '0'), event]);
+    const body = Buffer.concat([Buffer.from(`${p.excludeSelf ? '1' : '0'}${p.connId}:`, 'latin1'), event]);
     return Number(await commands.roomcastPublish(this.seqKey(p.room), this.channel(p.room), body, this.opts.seqTtlSec));
   }
 

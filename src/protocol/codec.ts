@@ -257,6 +257,40 @@ export function encodeEventProto(e: EventFields): Uint8Array {
   return v1.ServerMessage.encode({ event: e }, eventWriter).finish(true);
 }
 
+/** Bytes of an unsigned varint. */
+function varintSize(n: number): number {
+  let size = 1;
+  for (let v = n; v >= 128; v = Math.floor(v / 128)) size += 1;
+  return size;
+}
+
+/**
+ * `ServerMessage{event}` as protobuf from an Event encoded elsewhere without its seq (another
+ * process, through Redis): the seq field is appended (protobuf fields may come in any order) and
+ * the whole framed as field 8, with no decode. Same view rules as encodeEventProto.
+ */
+export function spliceEventFrame(eventWithoutSeq: Uint8Array, seq: number): Uint8Array {
+  eventWriter.reset();
+  const seqField = seq === 0 ? 0 : 1 + varintSize(seq);
+  eventWriter.uint32(0x42).uint32(eventWithoutSeq.length + seqField).raw(eventWithoutSeq);
+  if (seq !== 0) eventWriter.uint32(0x10).uint64(seq);
+  return eventWriter.finish(true);
+}
+
+/** The fields of an Event encoded without its seq (for the JSON frame of a spliced event). */
+export function decodeEventFields(eventWithoutSeq: Uint8Array, seq: number): EventFields {
+  const e = v1.Event.decode(eventWithoutSeq);
+  return {
+    room: e.room,
+    seq,
+    timeUs: typeof e.timeUs === 'number' ? e.timeUs : Number(e.timeUs),
+    text: e.text ?? undefined,
+    data: e.data ?? undefined,
+    connId: e.connId,
+    userId: e.userId,
+  };
+}
+
 /**
  * Encodes `ServerMessage{event}` as proto3 JSON, once per publish. Written by hand because it
  * runs for every publish that has JSON subscribers; a unit test holds it equal to the generic

@@ -8,7 +8,7 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { BrokerHandlers, PresenceNotice, SequencedPublication } from '../broker/broker.js';
-import { encodeEventJson, encodeEventProto, encodeServerFrame, PresenceAction } from '../protocol/codec.js';
+import { decodeEventFields, encodeEventJson, encodeEventProto, encodeServerFrame, PresenceAction, spliceEventFrame } from '../protocol/codec.js';
 import type { Connections } from './connections.js';
 import type { Rooms } from './rooms.js';
 import { recordFanout, type Stats } from './stats.js';
@@ -42,14 +42,14 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
       else jsonCount -= 1;
     }
     if (protoCount > 0) {
-      const frame = encodeEventProto(p);
+      const frame = p.encoded === undefined ? encodeEventProto(p) : spliceEventFrame(p.encoded, p.seq);
       if (senderWs !== undefined && sender?.encoding === 'proto') senderWs.publish(room.protoTopic, frame, true);
       else app.publish(room.protoTopic, frame, true);
       stats.bytesOut += frame.length * protoCount;
     }
     if (jsonCount > 0) {
       // Converted to UTF-8 once here rather than by uWS; also gives the byte count.
-      const frame = jsonFrame(scratch, encodeEventJson(p));
+      const frame = jsonFrame(scratch, encodeEventJson(p.encoded === undefined ? p : decodeEventFields(p.encoded, p.seq)));
       if (senderWs !== undefined && sender?.encoding === 'json') senderWs.publish(room.jsonTopic, frame, false);
       else app.publish(room.jsonTopic, frame, false);
       stats.bytesOut += frame.length * jsonCount;

@@ -13,6 +13,9 @@ import {
   encodeEventJson,
   encodeEventProto,
   encodeServerMessage,
+  encodeMessage,
+  decodeEventFields,
+  spliceEventFrame,
   type EventFields,
 } from '../../src/protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../../src/protocol/errors.js';
@@ -151,6 +154,13 @@ describe('the publish-path event encoders', () => {
       const fromProto = decodeServerMessage(encodeEventProto(e), true).event;
       assert.deepEqual(norm(fromJson), norm(fromProto));
       assert.equal(fromProto?.seq, e.seq);
+    });
+
+    it(`a spliced frame (Event bytes from another process + seq) decodes like a fresh one (${e.room})`, () => {
+      const withoutSeq = encodeMessage('Event', { ...e, seq: 0 }, 'proto') as Uint8Array;
+      const spliced = decodeServerMessage(Uint8Array.from(spliceEventFrame(withoutSeq, e.seq)), true);
+      assert.deepEqual(norm(spliced), norm(decodeServerMessage(Uint8Array.from(encodeEventProto(e)), true)));
+      assert.deepEqual(norm(decodeEventFields(withoutSeq, e.seq)), norm({ ...e, text: e.text, data: e.data }));
     });
   }
 });
