@@ -126,6 +126,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
       const registered = ctx.conns.get(conn.id) === conn;
       conns.delete(conn);
       if (!registered) return;
+      stats.disconnects[code] = (stats.disconnects[code] ?? 0) + 1;
       forgetIdentity(conn);
       leaveAll(ctx, conn);
       if (log.isLevelEnabled('debug')) log.debug({ conn: conn.id, code }, 'closed');

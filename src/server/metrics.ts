@@ -80,6 +80,7 @@ export function createMetrics(ctx: ServerContext): Registry {
     Object.fromEntries(s.errors.flatMap((n, code) => (n > 0 ? [[errorCodeName(code), n]] : []))),
   );
   labelledCounterFrom(r, 'roomcast_closed_total', 'Connections the server closed or refused, by reason (slow_consumer counts slow-consumer closes).', 'reason', () => s.closed);
+  labelledCounterFrom(r, 'roomcast_disconnects_total', 'Accepted connections that ended, by WebSocket close code (1006: no close frame, e.g. network loss, idle timeout).', 'code', () => s.disconnects);
   labelledCounterFrom(r, 'roomcast_auth_failures_total', 'Failed authentications, by reason.', 'reason', () => s.authFailures);
   r.registerMetric(fanoutHistogram(s));
   return r;

@@ -43,6 +43,11 @@ export interface Stats {
   /** Connections opened (accepted) since start. */
   connectionsOpened: number;
   /**
+   * Accepted connections that ended, by close code, whoever closed them: 1006 counts network
+   * drops and uWS's own cut-offs (idle timeout, backpressure limit, oversized frame).
+   */
+  disconnects: Record<number, number>;
+  /**
    * Recipients per publication as a histogram: counts per bucket of FANOUT_BUCKETS (the last
    * slot is +Inf), not cumulative, and their sum. See recordFanout.
    */
@@ -89,6 +94,7 @@ export function createStats(): Stats {
     },
     authFailures: { missing: 0, invalid: 0, expired: 0, timeout: 0 },
     connectionsOpened: 0,
+    disconnects: {},
     fanoutCounts: new Array<number>(FANOUT_BUCKETS.length + 1).fill(0),
     fanoutSum: 0,
     slowConsumerEpisodes: 0,

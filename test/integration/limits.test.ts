@@ -130,6 +130,7 @@ describe('idle timeout', () => {
       const after = await withTimeout(silentClosed, 30_000, 'idle close');
       assert.match(handshake, /^HTTP\/1\.1 101/);
       assert.ok(after >= 4000, `closed after ${after} ms of silence`);
+      assert.deepEqual(srv.server.stats.disconnects, { 1006: 1 }, 'the idle close is counted, as 1006 (uWS sends no close frame)');
       // Twice the idle timeout with no frames but pongs from the live client.
       await sleep(Math.max(0, liveSince + 16_500 - Date.now()));
       assert.equal(liveClosed, false, 'the client answering pings is still open');

@@ -97,6 +97,10 @@ describe('/metrics', () => {
       const unauthorized = await httpRequest(srv.http, 'GET', '/metrics');
       assert.equal(unauthorized.status, 401, '/metrics takes the same credentials as /api');
       for (const m of [...members, bad]) m.close();
+      await Promise.all([...members, bad].map((m) => m.closed));
+      let last = await scrape();
+      for (let i = 0; i < 50 && last.get('roomcast_connections') !== 0; i++) last = await scrape();
+      assert.equal(last.get('roomcast_disconnects_total{code="1005"}'), 4, 'ws closes without a code: 1005 at the server');
     } finally {
       await srv.close();
     }
