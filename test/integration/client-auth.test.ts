@@ -5,13 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ClientEvents, CloseCode, createClient, ErrorCode, type RoomcastClient, type RoomEvent, ServerError } from '../../src/client/index.js';
-import { hsToken, startServer, type TestServer, withTimeout } from '../helpers.js';
+import { next, until } from '../client-helpers.js';
+import { hsToken, startServer, type TestServer } from '../helpers.js';
 
 const SECRET = 'client-auth-secret-0123456789abcdefgh';
-
-function next<K extends keyof ClientEvents>(c: RoomcastClient, name: K, ms = 8000): Promise<ClientEvents[K]> {
-  return withTimeout(new Promise<ClientEvents[K]>((resolve) => c.once(name, resolve)), ms, `client event ${String(name)}`);
-}
 
 const clients: RoomcastClient[] = [];
 function track(c: RoomcastClient): RoomcastClient {
@@ -35,7 +32,7 @@ describe('the SDK with authentication', () => {
       await c.connect();
       const r = await c.publish('lobby', 'signed');
       assert.equal(r.seq > 0, true);
-      await withTimeout((async () => { while (!events.some((e) => e.seq === r.seq)) await new Promise((res) => setTimeout(res, 5)); })(), 5000, 'own event');
+      await until(() => events.some((e) => e.seq === r.seq), 'own event');
       const mine = events.find((e) => e.seq === r.seq);
       assert.equal(mine?.userId, `ada-${tokenTransport}`);
       assert.equal(mine?.fromSelf, true);
@@ -61,10 +58,10 @@ describe('the SDK with authentication', () => {
     };
     const c = track(createClient({ url: srv.url(), token, rooms: ['team:exp'], reconnect: { initialDelayMs: 50, maxDelayMs: 200 } }));
     await c.connect();
-    const disconnect = await next(c, 'disconnect');
+    const disconnect = await next(c, 'disconnect', 8000);
     assert.equal(disconnect.code, CloseCode.CLOSE_CODE_TOKEN_EXPIRED);
     assert.equal(disconnect.reconnect, true);
-    const reopened = await next(c, 'open');
+    const reopened = await next(c, 'open', 8000);
     assert.equal(reopened.reconnected, true);
     assert.equal(reopened.welcome.userId, 'exp');
     assert.equal(issued, 2);
@@ -90,7 +87,7 @@ describe('the SDK with authentication', () => {
     const members = await watcher.presence('team:p');
     assert.deepEqual(members.members.map((m) => m.userId).sort(), ['guest', 'watch']);
     await guest.close();
-    await withTimeout((async () => { while (!changes.some((p) => p.action === 'leave' && p.userId === 'guest')) await new Promise((res) => setTimeout(res, 5)); })(), 5000, 'leave event');
+    await until(() => changes.some((p) => p.action === 'leave' && p.userId === 'guest'), 'leave event');
     assert.ok(changes.some((p) => p.action === 'join' && p.userId === 'guest'));
     await watcher.close();
   });

@@ -18,11 +18,8 @@ import {
   TimeoutError,
 } from '../../src/client/index.js';
 import { WebSocket } from 'ws';
-import { sleep, startServer, type TestServer, withTimeout } from '../helpers.js';
-
-function next<K extends keyof ClientEvents>(c: RoomcastClient, name: K, ms = 5000): Promise<ClientEvents[K]> {
-  return withTimeout(new Promise<ClientEvents[K]>((resolve) => c.once(name, resolve)), ms, `client event ${String(name)}`);
-}
+import { next, until } from '../client-helpers.js';
+import { sleep, startServer, type TestServer } from '../helpers.js';
 
 /** Collects a client's room events. */
 function collect(c: RoomcastClient): RoomEvent[] {
@@ -38,14 +35,6 @@ function track(c: RoomcastClient): RoomcastClient {
   return c;
 }
 after(() => Promise.all(clients.map((c) => c.close())));
-
-async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 describe('the SDK against the server', () => {
   let srv: TestServer;

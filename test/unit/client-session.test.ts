@@ -18,6 +18,7 @@ import {
   TimeoutError,
 } from '../../src/client/index.js';
 import type { DecodedCommand } from '../../src/protocol/codec.js';
+import { next } from '../client-helpers.js';
 import { withTimeout } from '../helpers.js';
 import { Peer, type PeerConnection } from '../peer.js';
 
@@ -47,11 +48,6 @@ after(async () => {
   await Promise.all(clients.map((c) => c.close()));
   await Peer.closeAll();
 });
-
-/** The next `name` event of a client. */
-function next<K extends keyof ClientEvents>(c: RoomcastClient, name: K, ms = 5000): Promise<ClientEvents[K]> {
-  return withTimeout(new Promise<ClientEvents[K]>((resolve) => c.once(name, resolve)), ms, `client event ${String(name)}`);
-}
 
 describe('timeouts', () => {
   let peer: Peer;
