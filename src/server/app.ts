@@ -15,23 +15,22 @@ import type { Logger } from '../log.js';
 import { CloseCode } from '../protocol/errors.js';
 import { registerAdminRoutes } from './admin.js';
 import { createAuthenticator } from './auth.js';
+import { onMessage } from './commands.js';
+import { onClose } from './connection/close.js';
+import { onOpen } from './connection/open.js';
+import { upgrade } from './connection/upgrade.js';
 import { type Conn, Connections } from './connections.js';
 import type { ServerContext } from './context.js';
 import { createFanout } from './fanout.js';
 import { registerHealthRoute } from './health.js';
 import { registerHttpRoutes } from './http.js';
-import { forgetIdentity } from './identity.js';
-import { leaveAll } from './membership.js';
 import { createMetrics, registerMetricsRoute } from './metrics.js';
-import { onOpen } from './open.js';
 import { defaultPageDir, registerPageRoutes } from './page.js';
 import { RoomPatterns } from './permissions.js';
 import { Rooms } from './rooms.js';
-import { onMessage } from './session.js';
 import { checkSlowConsumers } from './slow-consumers.js';
 import { createStats, type Stats } from './stats.js';
 import { tick } from './ticker.js';
-import { upgrade } from './upgrade.js';
 import { fallbackMessage, isNativeUws, uWS } from './uws.js';
 
 /** A roomcast server. */
@@ -121,16 +120,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     open: (ws) => onOpen(ctx, ws),
     message: (ws, message, isBinary) => onMessage(ctx, ws, message, isBinary),
     subscription: (_ws, topic, newCount) => rooms.topicCount(Buffer.from(topic).toString('latin1'), newCount),
-    close: (ws, code) => {
-      const conn = ws.getUserData();
-      const registered = ctx.conns.get(conn.id) === conn;
-      conns.delete(conn);
-      if (!registered) return;
-      stats.disconnects[code] = (stats.disconnects[code] ?? 0) + 1;
-      forgetIdentity(conn);
-      leaveAll(ctx, conn);
-      if (log.isLevelEnabled('debug')) log.debug({ conn: conn.id, code }, 'closed');
-    },
+    close: (ws, code) => onClose(ctx, ws, code),
   });
   app.ws('/ws', behavior(false));
   app.ws('/rooms/:room', behavior(true));

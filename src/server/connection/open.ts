@@ -3,14 +3,14 @@
  * here rather than in the upgrade, see upgrade.ts), the URL room and the Welcome.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import type { ServerMessage } from '../protocol/codec.js';
-import { CloseCode } from '../protocol/errors.js';
-import type { Conn } from './connections.js';
-import { closeConn, type ServerContext } from './context.js';
-import { applyIdentity, armAuthDeadline, countAuthFailure } from './identity.js';
-import { joinRoom } from './membership.js';
-import { canJoin, type Identity } from './permissions.js';
-import { send, sendLater } from './session.js';
+import type { ServerMessage } from '../../protocol/codec.js';
+import { CloseCode } from '../../protocol/errors.js';
+import type { Conn } from '../connections.js';
+import { closeConn, type ServerContext } from '../context.js';
+import { applyIdentity, armAuthDeadline, countAuthFailure } from '../identity.js';
+import { joinRoom } from '../membership.js';
+import { canJoin, type Identity } from '../permissions.js';
+import { send, sendLater } from '../send.js';
 import { checkLimits, refusalFor } from './upgrade.js';
 
 /** The uWS open handler. */

@@ -4,7 +4,7 @@
  * abuse (garbage, flooding) closes the connection.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import { type ClientMessage, type DecodedCommand, decodeClientFrame, encodeServerFrame, readRequestId, type ServerMessage } from '../protocol/codec.js';
+import { type ClientMessage, type DecodedCommand, decodeClientFrame, readRequestId, type ServerMessage } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
 import type { Conn } from './connections.js';
@@ -12,19 +12,7 @@ import { closeConn, nowUs, type ServerContext } from './context.js';
 import { connect, refresh } from './identity.js';
 import { joinRoom, leaveRoom } from './membership.js';
 import { canJoin, canPublish, type Identity } from './permissions.js';
-
-/** Sends one message on an open connection (inside a uWS callback, where sockets are corked). */
-export function send(conn: Conn, message: ServerMessage): void {
-  if (conn.closed || conn.ws === undefined) return;
-  conn.ws.send(encodeServerFrame(message, conn.encoding), conn.encoding === 'proto');
-}
-
-/** Sends from outside a uWS callback (after a promise): corks so the frame goes out in one write. */
-export function sendLater(conn: Conn, message: ServerMessage): void {
-  const ws = conn.ws;
-  if (conn.closed || ws === undefined) return;
-  ws.cork(() => send(conn, message));
-}
+import { send, sendLater } from './send.js';
 
 /** Sends an Error reply for request `id` (0: not tied to a request), counting it. */
 function sendError(ctx: ServerContext, conn: Conn, id: number, code: ErrorCode, message: string, later = false): void {

@@ -8,12 +8,12 @@
  * status of a failed handshake but can read a close code.
  */
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
-import { type Encoding, encodeMessage, SUBPROTOCOLS } from '../protocol/codec.js';
-import { CloseCode, ErrorCode, ProtocolError } from '../protocol/errors.js';
-import { checkRoomName } from '../protocol/limits.js';
-import type { Refusal } from './connections.js';
-import type { ServerContext } from './context.js';
-import { httpStatus } from './http-handler.js';
+import { type Encoding, encodeMessage, SUBPROTOCOLS } from '../../protocol/codec.js';
+import { CloseCode, ErrorCode, ProtocolError } from '../../protocol/errors.js';
+import { checkRoomName } from '../../protocol/limits.js';
+import type { Refusal } from '../connections.js';
+import type { ServerContext } from '../context.js';
+import { httpStatus } from '../http-handler.js';
 
 const BY_SUBPROTOCOL = new Map<string, Encoding>(Object.entries(SUBPROTOCOLS).map(([enc, name]) => [name, enc as Encoding]));
 

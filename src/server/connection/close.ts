@@ -1,0 +1,22 @@
+/**
+ * A connection's end, whoever ends it: forget it, count the close code, stop its timers and take
+ * it out of its rooms (uWS has already dropped its topics).
+ */
+import type { WebSocket } from 'uWebSockets.js';
+import type { Conn } from '../connections.js';
+import type { ServerContext } from '../context.js';
+import { forgetIdentity } from '../identity.js';
+import { leaveAll } from '../membership.js';
+
+/** The uWS close handler. */
+export function onClose(ctx: ServerContext, ws: WebSocket<Conn>, code: number): void {
+  const conn = ws.getUserData();
+  const registered = ctx.conns.get(conn.id) === conn;
+  ctx.conns.delete(conn);
+  // A connection refused on open was never registered: it has nothing to undo.
+  if (!registered) return;
+  ctx.stats.disconnects[code] = (ctx.stats.disconnects[code] ?? 0) + 1;
+  forgetIdentity(conn);
+  leaveAll(ctx, conn);
+  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ conn: conn.id, code }, 'closed');
+}
