@@ -8,10 +8,12 @@ import { type ClientMessage, type DecodedCommand, decodeClientFrame, readRequest
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
 import type { Conn } from './connections.js';
-import { closeConn, nowUs, type ServerContext } from './context.js';
-import { connect, refresh } from './identity.js';
+import { connect, refresh } from './auth/identity.js';
+import { canJoin, canPublish, type Identity } from './auth/permissions.js';
+import { nowUs } from './clock.js';
+import { closeConn } from './close.js';
+import type { ServerContext } from './context.js';
 import { joinRoom, leaveRoom } from './membership.js';
-import { canJoin, canPublish, type Identity } from './permissions.js';
 import { send, sendLater } from './send.js';
 
 /** Sends an Error reply for request `id` (0: not tied to a request), counting it. */

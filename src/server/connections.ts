@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Encoding } from '../protocol/codec.js';
-import type { Identity } from './permissions.js';
+import type { Identity } from './auth/permissions.js';
 import type { CloseReason } from './stats.js';
 
 /** A close decided before the socket opened (limits, origin, a bad URL token). */

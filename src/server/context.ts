@@ -6,12 +6,11 @@ import type { Broker } from '../broker/broker.js';
 import type { PresenceStore } from '../broker/presence.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Authenticator } from './auth.js';
-import type { Conn } from './connections.js';
+import type { Authenticator } from './auth/tokens.js';
 import type { Connections } from './connections.js';
-import type { RoomPatterns } from './permissions.js';
+import type { RoomPatterns } from './auth/permissions.js';
 import type { Rooms } from './rooms.js';
-import type { CloseReason, Stats } from './stats.js';
+import type { Stats } from './stats.js';
 
 /** The shared state of one server. */
 export interface ServerContext {
@@ -26,17 +25,4 @@ export interface ServerContext {
   readonly stats: Stats;
   /** Rooms whose members get join/leave events. */
   readonly presenceRooms: RoomPatterns;
-}
-
-/** Now, in microseconds since the Unix epoch (sub-millisecond from the monotonic clock). */
-export function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
-}
-
-/** Closes an open connection on the server's initiative, counting why. */
-export function closeConn(ctx: ServerContext, conn: Conn, code: number, reason: string, why: CloseReason): void {
-  if (conn.closed || conn.ws === undefined) return;
-  ctx.stats.closed[why] += 1;
-  // Close reasons travel in the close frame, which allows 123 bytes.
-  conn.ws.end(code, Buffer.byteLength(reason) > 123 ? `${reason.slice(0, 100)}…` : reason);
 }

@@ -7,7 +7,8 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { PublishCommand } from '../protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
-import { nowUs, type ServerContext } from './context.js';
+import { nowUs } from './clock.js';
+import type { ServerContext } from './context.js';
 import { handler, methodNotAllowed } from './http-handler.js';
 
 function publish(ctx: ServerContext) {

@@ -3,7 +3,8 @@
  * drop callback, so the server looks at send buffers instead).
  */
 import { CloseCode } from '../protocol/errors.js';
-import { closeConn, type ServerContext } from './context.js';
+import { closeConn } from './close.js';
+import type { ServerContext } from './context.js';
 
 /**
  * Looks for connections that fall behind. Under `close`, one over half of maxBackpressure is

@@ -2,6 +2,7 @@
  * The server's counters: plain numbers bumped on hot paths (no allocation, no label lookup),
  * read by /metrics at scrape time and by tests.
  */
+import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 
 /** Why the server closed or refused a connection (a label of roomcast_closed_total). */
 export type CloseReason =
@@ -99,4 +100,10 @@ export function createStats(): Stats {
     fanoutSum: 0,
     slowConsumerEpisodes: 0,
   };
+}
+
+/** Counts a failed token verification by its cause. */
+export function countAuthFailure(stats: Stats, err: unknown): void {
+  if (err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED) stats.authFailures.expired += 1;
+  else stats.authFailures.invalid += 1;
 }

@@ -3,7 +3,8 @@
  * publish path as everything else. With several processes, each ticks the rooms it has members
  * in; a claim per room and tick period (through the broker) makes one of them publish.
  */
-import { nowUs, type ServerContext } from './context.js';
+import { nowUs } from './clock.js';
+import type { ServerContext } from './context.js';
 
 /** Pushes the server time into every room with members. */
 export function tick(ctx: ServerContext): void {

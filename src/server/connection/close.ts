@@ -3,9 +3,9 @@
  * it out of its rooms (uWS has already dropped its topics).
  */
 import type { WebSocket } from 'uWebSockets.js';
+import { forgetIdentity } from '../auth/identity.js';
 import type { Conn } from '../connections.js';
 import type { ServerContext } from '../context.js';
-import { forgetIdentity } from '../identity.js';
 import { leaveAll } from '../membership.js';
 
 /** The uWS close handler. */

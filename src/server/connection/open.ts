@@ -6,12 +6,14 @@ import type { WebSocket } from 'uWebSockets.js';
 import type { ServerMessage } from '../../protocol/codec.js';
 import { CloseCode } from '../../protocol/errors.js';
 import type { Conn } from '../connections.js';
-import { closeConn, type ServerContext } from '../context.js';
-import { applyIdentity, armAuthDeadline, countAuthFailure } from '../identity.js';
+import { applyIdentity, armAuthDeadline, refusalFor } from '../auth/identity.js';
+import { canJoin, type Identity } from '../auth/permissions.js';
+import { closeConn } from '../close.js';
+import type { ServerContext } from '../context.js';
 import { joinRoom } from '../membership.js';
-import { canJoin, type Identity } from '../permissions.js';
 import { send, sendLater } from '../send.js';
-import { checkLimits, refusalFor } from './upgrade.js';
+import { countAuthFailure } from '../stats.js';
+import { checkLimits } from './upgrade.js';
 
 /** The uWS open handler. */
 export function onOpen(ctx: ServerContext, ws: WebSocket<Conn>): void {
@@ -38,7 +40,7 @@ export function onOpen(ctx: ServerContext, ws: WebSocket<Conn>): void {
     },
     (err: unknown) => {
       conn.authPending = false;
-      countAuthFailure(ctx, err);
+      countAuthFailure(ctx.stats, err);
       const r = refusalFor(err);
       if (!conn.closed) ws.cork(() => closeConn(ctx, conn, r.code, r.reason, r.why));
     },

@@ -101,12 +101,3 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
   conn.urlToken = token === '' ? undefined : token;
   res.upgrade(conn, key, subprotocol, extensions, context);
 }
-
-/** The close for a token that failed verification on connect. */
-export function refusalFor(err: unknown): Refusal {
-  if (err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED) {
-    return { code: CloseCode.CLOSE_CODE_TOKEN_EXPIRED, reason: 'token expired: reconnect with a new token', why: 'token_expired' };
-  }
-  const detail = err instanceof Error ? err.message : String(err);
-  return { code: CloseCode.CLOSE_CODE_UNAUTHENTICATED, reason: detail, why: 'unauthenticated' };
-}

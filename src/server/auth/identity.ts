@@ -2,9 +2,11 @@
  * A connection's identity over time: the token given on connect (URL or `connect` command), the
  * deadline for sending one, `refresh` with a newer token, and the close when a token expires.
  */
-import { CloseCode, ErrorCode, ProtocolError } from '../protocol/errors.js';
-import type { Conn } from './connections.js';
-import { closeConn, type ServerContext } from './context.js';
+import { CloseCode, ErrorCode, ProtocolError } from '../../protocol/errors.js';
+import { closeConn } from '../close.js';
+import type { Conn, Refusal } from '../connections.js';
+import type { ServerContext } from '../context.js';
+import { countAuthFailure } from '../stats.js';
 import type { Identity } from './permissions.js';
 
 // setTimeout takes at most 2^31-1 ms; longer waits re-arm.
@@ -56,12 +58,6 @@ export function forgetIdentity(conn: Conn): void {
   clearTimer(conn);
 }
 
-/** Counts a failed verification by its cause. */
-export function countAuthFailure(ctx: ServerContext, err: unknown): void {
-  if (err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED) ctx.stats.authFailures.expired += 1;
-  else ctx.stats.authFailures.invalid += 1;
-}
-
 /** The `connect` command: verifies the token and gives the connection its identity. */
 export async function connect(ctx: ServerContext, conn: Conn, token: string): Promise<Identity> {
   if (conn.identity !== undefined && !(conn.identity.anonymous && conn.rooms.size === 0)) {
@@ -80,7 +76,7 @@ export async function connect(ctx: ServerContext, conn: Conn, token: string): Pr
     if (!conn.closed) applyIdentity(ctx, conn, identity);
     return identity;
   } catch (err) {
-    if (!(err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_BAD_REQUEST)) countAuthFailure(ctx, err);
+    if (!(err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_BAD_REQUEST)) countAuthFailure(ctx.stats, err);
     throw err;
   } finally {
     conn.authPending = false;
@@ -95,7 +91,7 @@ export async function refresh(ctx: ServerContext, conn: Conn, token: string): Pr
   try {
     identity = await ctx.auth.verify(token);
   } catch (err) {
-    countAuthFailure(ctx, err);
+    countAuthFailure(ctx.stats, err);
     throw err;
   }
   if (identity.userId !== current.userId) {
@@ -103,4 +99,13 @@ export async function refresh(ctx: ServerContext, conn: Conn, token: string): Pr
   }
   if (!conn.closed) applyIdentity(ctx, conn, identity);
   return identity;
+}
+
+/** The close for a token that failed verification on connect. */
+export function refusalFor(err: unknown): Refusal {
+  if (err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED) {
+    return { code: CloseCode.CLOSE_CODE_TOKEN_EXPIRED, reason: 'token expired: reconnect with a new token', why: 'token_expired' };
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return { code: CloseCode.CLOSE_CODE_UNAUTHENTICATED, reason: detail, why: 'unauthenticated' };
 }

@@ -10,8 +10,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import type { Config } from '../config.js';
-import { ErrorCode, ProtocolError } from '../protocol/errors.js';
+import type { Config } from '../../config.js';
+import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
 import { type Grants, type Identity, RoomPatterns } from './permissions.js';
 
 /** Verifies tokens and hands out identities. */
