@@ -7,14 +7,8 @@ import { spawnSync } from 'node:child_process';
 import WebSocket from 'ws';
 import { type Config, configFrom } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import {
-  type ClientMessage,
-  decodeServerMessage,
-  type Encoding,
-  encodeClientMessage,
-  type ServerMessage,
-  SUBPROTOCOLS,
-} from '../src/protocol/codec.js';
+import { decodeJson, decodeProto, encodeJson, encodeProto } from '../src/protocol/codec.js';
+import { type ClientMessage, type Encoding, type ServerMessage, SUBPROTOCOLS } from '../src/protocol/types.js';
 import { createServer, type RoomcastServer, type ServerDeps } from '../src/server/app.js';
 
 /** A running test server. */
@@ -73,7 +67,7 @@ export class TestClient {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      const m = decodeServerMessage(isBinary ? new Uint8Array(data) : data.toString('utf8'), isBinary);
+      const m = isBinary ? decodeProto('ServerMessage', new Uint8Array(data)) : decodeJson('ServerMessage', data.toString('utf8'));
       this.received.push(m);
       this.binary.push(isBinary);
       this.waiters = this.waiters.filter((w) => {
@@ -117,7 +111,7 @@ export class TestClient {
   /** Sends a command in this client's encoding, filling in an id if none is set. Returns the id. */
   send(cmd: ClientMessage, encoding: Encoding = this.encoding): number {
     const id = cmd.id ?? this.nextId++;
-    this.ws.send(encodeClientMessage({ ...cmd, id }, encoding));
+    this.ws.send(encoding === 'proto' ? encodeProto('ClientMessage', { ...cmd, id }) : encodeJson('ClientMessage', { ...cmd, id }));
     return id;
   }
 

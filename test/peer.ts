@@ -6,7 +6,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type DecodedCommand, decodeClientFrame, type Encoding, encodeServerMessage, type ServerMessage, SUBPROTOCOLS } from '../src/protocol/codec.js';
+import { type DecodedCommand, decodeClientFrame } from '../src/protocol/client-frame.js';
+import { encodeJson, encodeProto } from '../src/protocol/codec.js';
+import { type Encoding, type ServerMessage, SUBPROTOCOLS } from '../src/protocol/types.js';
 import { withTimeout } from './helpers.js';
 
 /** One client connection, as the peer sees it. */
@@ -41,7 +43,7 @@ export class PeerConnection {
 
   /** Sends a server message in the connection's encoding. */
   send(m: ServerMessage): void {
-    this.ws.send(encodeServerMessage(m, this.encoding));
+    this.ws.send(this.encoding === 'proto' ? encodeProto('ServerMessage', m) : encodeJson('ServerMessage', m));
   }
 
   /** Sends the Welcome. */

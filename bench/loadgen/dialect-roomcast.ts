@@ -2,9 +2,10 @@
  * roomcast's wire, read as cheaply as the load generator can: a protobuf `ServerMessage` is
  * walked field by field to the event's `data` bytes (no decoder, no allocation); a JSON frame is
  * searched for `"data":"` and only the 24 base64 characters that hold the stamp are decoded.
- * Publishing uses the project's own encoder (`encodeClientMessage`), as a client would.
+ * Publishing uses the project's own encoder (`encodeProto`), as a client would.
  */
-import { encodeClientMessage, SUBPROTOCOLS } from '../../src/protocol/codec.js';
+import { encodeProto } from '../../src/protocol/codec.js';
+import { SUBPROTOCOLS } from '../../src/protocol/types.js';
 import { type Dialect, FrameKind, type FrameKindValue, type MemberEncoding } from './dialect.js';
 import { encodeClientFrame, Opcode } from './frame.js';
 import { readStamp, STAMP_BYTES, type Stamp } from './payload.js';
@@ -124,7 +125,7 @@ export const roomcastDialect: Dialect = {
     return opcode === Opcode.binary ? readProto(buf, start, end, stamp) : readJson(buf, start, end, stamp);
   },
   publish(room, payload, requestId) {
-    const frame = encodeClientMessage({ id: requestId, publish: { room, data: payload, excludeSelf: true } }, 'proto');
+    const frame = encodeProto('ClientMessage', { id: requestId, publish: { room, data: payload, excludeSelf: true } });
     return [encodeClientFrame(Opcode.binary, frame)];
   },
 };

@@ -8,7 +8,9 @@
  * Runs alone: `node --import tsx bench/micro/codec.ts`.
  */
 import { fileURLToPath } from 'node:url';
-import { decodeClientFrame, decodeServerMessage, encodeClientMessage, encodeEventJson, encodeEventProto, type EventFields } from '../../src/protocol/codec.js';
+import { decodeClientFrame } from '../../src/protocol/client-frame.js';
+import { decodeJson, decodeProto, encodeJson, encodeProto } from '../../src/protocol/codec.js';
+import { encodeEventJson, encodeEventProto, type EventFields } from '../../src/protocol/events.js';
 import type { MicroResult } from '../harness/types.js';
 import { makePayload } from '../loadgen/payload.js';
 import { type MicroTask, runTasks } from './tasks.js';
@@ -23,18 +25,18 @@ function tasksFor(size: number): MicroTask[] {
   const eventProto = Uint8Array.from(encodeEventProto(event));
   const eventJson = encodeEventJson(event);
   const command = { id: 42, publish: { room: 'room-1', data, excludeSelf: true } };
-  const commandProto = encodeClientMessage(command, 'proto') as Uint8Array;
-  const commandJson = Buffer.from(encodeClientMessage(command, 'json') as string);
+  const commandProto = encodeProto('ClientMessage', command);
+  const commandJson = Buffer.from(encodeJson('ClientMessage', command));
   const tag = `${size}B`;
   return [
     { name: `event encode proto ${tag}`, fn: () => encodeEventProto(event), bytes: eventProto.length },
     // To UTF-8 bytes, as uWS copies it: the string concatenation alone leaves a rope whose
     // flattening would otherwise be charged to no one.
     { name: `event encode json ${tag}`, fn: () => Buffer.from(encodeEventJson(event)), bytes: Buffer.byteLength(eventJson) },
-    { name: `event decode proto ${tag}`, fn: () => decodeServerMessage(eventProto, true), bytes: eventProto.length },
-    { name: `event decode json ${tag}`, fn: () => decodeServerMessage(eventJson, false), bytes: Buffer.byteLength(eventJson) },
-    { name: `publish encode proto ${tag}`, fn: () => encodeClientMessage(command, 'proto'), bytes: commandProto.length },
-    { name: `publish encode json ${tag}`, fn: () => encodeClientMessage(command, 'json'), bytes: commandJson.length },
+    { name: `event decode proto ${tag}`, fn: () => decodeProto('ServerMessage', eventProto), bytes: eventProto.length },
+    { name: `event decode json ${tag}`, fn: () => decodeJson('ServerMessage', eventJson), bytes: Buffer.byteLength(eventJson) },
+    { name: `publish encode proto ${tag}`, fn: () => encodeProto('ClientMessage', command), bytes: commandProto.length },
+    { name: `publish encode json ${tag}`, fn: () => encodeJson('ClientMessage', command), bytes: commandJson.length },
     { name: `publish decode proto ${tag}`, fn: () => decodeClientFrame(commandProto, true), bytes: commandProto.length },
     { name: `publish decode json ${tag}`, fn: () => decodeClientFrame(commandJson, false), bytes: commandJson.length },
   ];

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { configFrom } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { type Encoding, encodeClientMessage } from '../../src/protocol/codec.js';
+import { encodeJson, encodeProto } from '../../src/protocol/codec.js';
+import type { Encoding } from '../../src/protocol/types.js';
 import { createContext } from '../../src/server/app.js';
 import type { Conn } from '../../src/server/connections.js';
 import type { ServerContext } from '../../src/server/context.js';
@@ -54,8 +55,8 @@ async function setUp(proto: number, json: number, counters: Counters): Promise<{
 }
 
 function frame(size: number, encoding: Encoding): ArrayBuffer {
-  const m = encodeClientMessage({ id: 7, publish: { room: 'r0', data: makePayload(size), excludeSelf: true } }, encoding);
-  const bytes = typeof m === 'string' ? Buffer.from(m) : Buffer.from(m);
+  const command = { id: 7, publish: { room: 'r0', data: makePayload(size), excludeSelf: true } };
+  const bytes = encoding === 'proto' ? Buffer.from(encodeProto('ClientMessage', command)) : Buffer.from(encodeJson('ClientMessage', command));
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
 }
 

@@ -16,7 +16,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { encodeMessage } from '../protocol/codec.js';
+import { encodeProto } from '../protocol/codec.js';
 import type { Broker, BrokerHandlers, PresenceNotice, Publication } from './broker.js';
 
 /** How to reach Redis. */
@@ -162,7 +162,7 @@ class RedisBroker implements Broker {
   async publish(p: Publication): Promise<number> {
     const commands = this.commands;
     if (commands === undefined) throw new Error('the Redis broker is not started');
-    const event = encodeMessage('Event', { room: p.room, timeUs: p.timeUs, text: p.text, data: p.data, connId: p.connId, userId: p.userId }, 'proto') as Uint8Array;
+    const event = encodeProto('Event', { room: p.room, timeUs: p.timeUs, text: p.text, data: p.data, connId: p.connId, userId: p.userId });
     const body = Buffer.concat([Buffer.from(`${p.excludeSelf ? '1' : '0'}${p.connId}:`, 'latin1'), event]);
     return Number(await commands.roomcastPublish(this.seqKey(p.room), this.channel(p.room), body, this.opts.seqTtlSec));
   }

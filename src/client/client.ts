@@ -4,7 +4,7 @@
  * {@link ServerError} (the proto's ErrorCode), a {@link TimeoutError} or a
  * {@link DisconnectedError}.
  */
-import type { ClientMessage } from '../protocol/codec.js';
+import type { ClientMessage } from '../protocol/types.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { toAuthResult, toJoinResult, toNumber, toPresence, toPresenceStats } from './convert.js';
 import { RoomcastClientError, ServerError } from './errors.js';

@@ -3,7 +3,8 @@
  * a ServerMessage, encodes commands, and reports the close exactly once. Knows nothing of
  * requests, rooms or reconnects (the client does).
  */
-import { type ClientMessage, decodeServerMessage, type Encoding, encodeClientMessage, type ServerMessage, SUBPROTOCOLS } from '../protocol/codec.js';
+import { decodeJson, decodeProto, encodeJson, encodeProto } from '../protocol/codec.js';
+import { type ClientMessage, type Encoding, type ServerMessage, SUBPROTOCOLS } from '../protocol/types.js';
 import type { SocketCloseEvent, SocketMessageEvent, WebSocketConstructor, WebSocketLike } from './socket.js';
 
 /** What a connection reports. */
@@ -37,7 +38,7 @@ export class Connection {
   /** Sends a command in the connection's encoding. */
   send(message: ClientMessage): void {
     if (this.ended) return;
-    this.socket.send(encodeClientMessage(message, this.encoding));
+    this.socket.send(this.encoding === 'proto' ? encodeProto('ClientMessage', message) : encodeJson('ClientMessage', message));
   }
 
   /**
@@ -75,7 +76,7 @@ export class Connection {
     let m: ServerMessage;
     try {
       // Text frames are JSON, binary frames protobuf, whatever the subprotocol: read what came.
-      m = typeof data === 'string' ? decodeServerMessage(data, false, LENIENT) : decodeServerMessage(new Uint8Array(data as ArrayBuffer), true, LENIENT);
+      m = typeof data === 'string' ? decodeJson('ServerMessage', data, LENIENT) : decodeProto('ServerMessage', new Uint8Array(data as ArrayBuffer));
     } catch (err) {
       this.handlers.undecodable(err as Error);
       return;

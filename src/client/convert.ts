@@ -3,7 +3,7 @@
  * absent scalars and numbers for 64-bit integers (a decimal string in JSON beyond 2^53); these
  * functions make the types exact and drop the generated code's nullability.
  */
-import type { ServerMessage } from '../protocol/codec.js';
+import type { ServerMessage } from '../protocol/types.js';
 import type {
   AuthResult,
   JoinResult,

@@ -37,5 +37,5 @@ export type {
   Welcome,
 } from './types.js';
 export type { Listener } from './emitter.js';
-export { type Encoding, SUBPROTOCOLS } from '../protocol/codec.js';
+export { type Encoding, SUBPROTOCOLS } from '../protocol/types.js';
 export { CloseCode, ErrorCode, errorCodeName, shouldReconnect } from '../protocol/errors.js';

@@ -2,7 +2,7 @@
  * The client's options: what an application may set, the defaults, and one check at creation
  * so that a bad value fails at once instead of at the first reconnect.
  */
-import type { Encoding } from '../protocol/codec.js';
+import type { Encoding } from '../protocol/types.js';
 import { type BackoffOptions, checkBackoff, DEFAULT_BACKOFF } from './backoff.js';
 import type { WebSocketConstructor } from './socket.js';
 

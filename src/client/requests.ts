@@ -4,7 +4,7 @@
  * a connection is ready; commands already sent when a connection drops cannot be answered any
  * more and fail.
  */
-import type { ClientMessage, CommandName, ServerMessage } from '../protocol/codec.js';
+import type { ClientMessage, CommandName, ServerMessage } from '../protocol/types.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { RoomcastClientError, ServerError, TimeoutError } from './errors.js';
 

@@ -4,7 +4,7 @@
  * code allows it (the catalogue's `shouldReconnect`), or stop. The typed commands live in
  * ./client.ts on top of {@link Session.request}.
  */
-import type { ClientMessage, CommandName, ServerMessage } from '../protocol/codec.js';
+import type { ClientMessage, CommandName, ServerMessage } from '../protocol/types.js';
 import { CloseCode, shouldReconnect } from '../protocol/errors.js';
 import { backoffDelay } from './backoff.js';
 import { Connection } from './connection.js';

@@ -6,7 +6,6 @@
  * process must be asked (see README, "Several processes").
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { DisconnectRequest, RemoveRequest } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { checkRoomName } from '../protocol/limits.js';
 import { closeConn } from './close.js';
@@ -42,7 +41,7 @@ export function registerAdminRoutes(ctx: ServerContext, app: TemplatedApp): void
     '/api/users/:user/disconnect',
     handler(ctx, { params: 1, body: true }, async (call) => {
       const userId = userParam(call.params[0]);
-      const req = await call.message<DisconnectRequest>('DisconnectRequest');
+      const req = await call.message('DisconnectRequest');
       const reason = req.reason !== undefined && req.reason !== null && req.reason !== '' ? req.reason : 'disconnected by an admin';
       const code = req.reconnect === true ? CloseCode.CLOSE_CODE_RECONNECT : CloseCode.CLOSE_CODE_DISCONNECTED;
       const conns = ctx.conns.ofUser(userId);
@@ -56,7 +55,7 @@ export function registerAdminRoutes(ctx: ServerContext, app: TemplatedApp): void
     '/api/rooms/:room/remove',
     handler(ctx, { params: 1, body: true }, async (call) => {
       const room = checkRoomName(call.params[0]);
-      const req = await call.message<RemoveRequest>('RemoveRequest');
+      const req = await call.message('RemoveRequest');
       const userId = userParam(req.userId ?? '');
       const reason = req.reason !== undefined && req.reason !== null && req.reason !== '' ? req.reason : 'removed by an admin';
       let affected = 0;

@@ -4,9 +4,10 @@
  * abuse (garbage, flooding) closes the connection.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import { type ClientMessage, type DecodedCommand, decodeClientFrame, readRequestId, type ServerMessage } from '../protocol/codec.js';
+import { type DecodedCommand, decodeClientFrame, readRequestId } from '../protocol/client-frame.js';
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
+import type { ClientMessage, ServerMessage } from '../protocol/types.js';
 import type { Conn } from './connections.js';
 import { connect, refresh } from './auth/identity.js';
 import { canJoin, canPublish, type Identity } from './auth/permissions.js';

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
-import type { Encoding } from '../protocol/codec.js';
+import type { Encoding } from '../protocol/types.js';
 import type { Identity } from './auth/permissions.js';
 import type { CloseReason } from './stats.js';
 

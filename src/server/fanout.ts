@@ -8,7 +8,9 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { BrokerHandlers, PresenceNotice, SequencedPublication } from '../broker/broker.js';
-import { decodeEventFields, encodeEventJson, encodeEventProto, encodeServerFrame, PresenceAction, spliceEventFrame } from '../protocol/codec.js';
+import { encodeJson, encodeServerFrameProto } from '../protocol/codec.js';
+import { decodeEventFields, encodeEventJson, encodeEventProto, spliceEventFrame } from '../protocol/events.js';
+import { PresenceAction } from '../protocol/types.js';
 import type { Connections } from './connections.js';
 import type { Rooms } from './rooms.js';
 import { recordFanout, type Stats } from './stats.js';
@@ -73,8 +75,8 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
         connId: n.connId,
       },
     };
-    if (room.proto > 0) app.publish(room.protoTopic, encodeServerFrame(message, 'proto'), true);
-    if (room.json > 0) app.publish(room.jsonTopic, encodeServerFrame(message, 'json'), false);
+    if (room.proto > 0) app.publish(room.protoTopic, encodeServerFrameProto(message), true);
+    if (room.json > 0) app.publish(room.jsonTopic, encodeJson('ServerMessage', message), false);
     stats.presenceEvents += 1;
   };
 

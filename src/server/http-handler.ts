@@ -8,8 +8,9 @@
  * asks for it (or, with no Accept preference, when the request body was protobuf).
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { decodeMessage, type Encoding, encodeMessage, type TypeName } from '../protocol/codec.js';
+import { decodeJson, decodeProto, encodeJson, encodeProto } from '../protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
+import type { Encoding, Messages, TypeName } from '../protocol/types.js';
 import { authorize } from './auth/api-key.js';
 import type { ServerContext } from './context.js';
 
@@ -42,11 +43,19 @@ export interface HttpCall {
   /** The body (only for routes that read one). */
   readonly body: Promise<Buffer>;
   /** Decodes the body as a message of `type`; an empty body is the empty message. */
-  message<T>(type: TypeName): Promise<T>;
+  message<K extends TypeName>(type: K): Promise<Messages[K]>;
 }
 
 /** What a handler answers: a message, or raw text (metrics). */
-export type HttpReply = { type: TypeName; body: object; status?: string } | { text: string; contentType: string };
+export type HttpReply = MessageReply | { text: string; contentType: string };
+
+/** A message reply: the type's name and a body of that type. */
+export type MessageReply = { [K in TypeName]: { type: K; body: Messages[K]; status?: string } }[TypeName];
+
+/** A message in the reply encoding. */
+function encodeReply<K extends TypeName>(type: K, body: Messages[K], encoding: Encoding): Uint8Array | string {
+  return encoding === 'proto' ? encodeProto(type, body) : encodeJson(type, body);
+}
 
 function writeReply(res: HttpResponse, status: string, contentType: string, payload: string | Uint8Array, headers: Record<string, string> = {}): void {
   if (res.aborted === true) return;
@@ -59,7 +68,7 @@ function writeReply(res: HttpResponse, status: string, contentType: string, payl
 
 function writeError(res: HttpResponse, err: ProtocolError, encoding: Encoding, status = httpStatus(err.code), extra: Record<string, string> = {}): void {
   const headers = err.code === ErrorCode.ERROR_CODE_UNAUTHENTICATED || err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED ? { 'www-authenticate': 'Bearer realm="roomcast"', ...extra } : extra;
-  writeReply(res, status, encoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeMessage('Error', { code: err.code, message: err.message }, encoding), headers);
+  writeReply(res, status, encoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply('Error', { code: err.code, message: err.message }, encoding), headers);
 }
 
 function decodeParam(raw: string): string {
@@ -134,10 +143,10 @@ export function handler(
         bodyEncoding,
         authorization,
         body,
-        message: async <T>(type: TypeName) => {
+        message: async <K extends TypeName>(type: K) => {
           const bytes = await body;
-          if (bytes.length === 0) return decodeMessage<T>(type, bodyEncoding === 'proto' ? bytes : '{}', bodyEncoding === 'proto');
-          return decodeMessage<T>(type, bytes, bodyEncoding === 'proto');
+          if (bodyEncoding === 'proto') return decodeProto(type, bytes);
+          return decodeJson(type, bytes.length === 0 ? '{}' : bytes);
         },
       };
       return fn(call);
@@ -145,7 +154,7 @@ export function handler(
     run().then(
       (reply) => {
         if ('text' in reply) writeReply(res, '200 OK', reply.contentType, reply.text);
-        else writeReply(res, reply.status ?? '200 OK', replyEncoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeMessage(reply.type, reply.body, replyEncoding));
+        else writeReply(res, reply.status ?? '200 OK', replyEncoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply(reply.type, reply.body, replyEncoding));
       },
       (err: unknown) => {
         if (err instanceof ProtocolError) {

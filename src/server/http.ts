@@ -4,7 +4,6 @@
  * /healthz in health.ts.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { PublishCommand } from '../protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
 import { nowUs } from './clock.js';
@@ -14,7 +13,7 @@ import { handler, methodNotAllowed } from './http-handler.js';
 function publish(ctx: ServerContext) {
   return handler(ctx, { params: 1, body: true }, async (call) => {
     const room = checkRoomName(call.params[0]);
-    const p = await call.message<PublishCommand>('Publish');
+    const p = await call.message('Publish');
     if (p.room != null && p.room !== '' && p.room !== room) {
       throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `body names room "${p.room}" but the path names "${room}"`);
     }

@@ -9,7 +9,7 @@
  *
  * No uWS types: this is fed topic names and counts, so it can be tested on its own.
  */
-import type { Encoding } from '../protocol/codec.js';
+import type { Encoding } from '../protocol/types.js';
 
 const PREFIX: Readonly<Record<Encoding, string>> = { proto: 'p:', json: 'j:' };
 

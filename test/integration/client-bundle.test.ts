@@ -84,7 +84,7 @@ describe('the browser bundle', () => {
 
   it('pulls in no Node built-in, and does bundle the protocol code and generated messages', (t) => {
     assert.deepEqual(bundle.builtins, [], 'Node built-ins imported by the SDK');
-    for (const needed of ['src/client/session.ts', 'src/protocol/codec.ts', 'src/protocol/json.ts', 'src/gen/roomcast.js', 'src/gen/roomcast.json']) {
+    for (const needed of ['src/client/session.ts', 'src/protocol/codec.ts', 'src/protocol/json-read.ts', 'src/gen/roomcast.js', 'src/gen/roomcast.json']) {
       assert.ok(bundle.inputs.includes(needed), `${needed} is in the bundle`);
     }
     // `ws` is only loaded when there is no global WebSocket; for browsers it maps to its stub.

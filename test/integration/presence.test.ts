@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeMessage, PresenceAction } from '../../src/protocol/codec.js';
+import { decodeJson } from '../../src/protocol/codec.js';
+import { PresenceAction } from '../../src/protocol/types.js';
 import { CloseCode, ErrorCode } from '../../src/protocol/errors.js';
 import { hsToken, httpRequest, sleep, startServer, TestClient, type TestServer, withTimeout } from '../helpers.js';
 
@@ -85,7 +86,7 @@ describe('admin API', () => {
     const c2 = await as('lister', 'room-b', 'json');
     const res = await httpRequest(srv.http, 'GET', '/api/users/lister/connections', { headers: api });
     assert.equal(res.status, 200);
-    const list = decodeMessage<{ connections: Array<{ connId: string; rooms: string[]; encoding: string; remoteAddress: string; connectedAtUs: number }> }>('ConnectionList', res.body, false);
+    const list = decodeJson('ConnectionList', res.body) as { connections: Array<{ connId: string; rooms: string[]; encoding: string; remoteAddress: string; connectedAtUs: number }> };
     const byId = new Map(list.connections.map((c) => [c.connId, c]));
     assert.deepEqual(byId.get(c1.connId)?.rooms, ['chat:a']);
     assert.equal(byId.get(c2.connId)?.encoding, 'json');

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PresenceAction } from '../../src/protocol/codec.js';
+import { PresenceAction } from '../../src/protocol/types.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { httpRequest, requireTool, sleep, startRedis, startServer, TestClient, type TestRedis, type TestServer } from '../helpers.js';
 

@@ -12,7 +12,9 @@ import { socketioDialect } from '../../bench/loadgen/dialect-socketio.js';
 import { Opcode } from '../../bench/loadgen/frame.js';
 import { makePayload, readStamp, type Stamp, writeStamp } from '../../bench/loadgen/payload.js';
 import type { WsClient } from '../../bench/loadgen/wsclient.js';
-import { decodeClientFrame, encodeEventJson, encodeEventProto, encodeServerMessage } from '../../src/protocol/codec.js';
+import { decodeClientFrame } from '../../src/protocol/client-frame.js';
+import { encodeJson, encodeProto } from '../../src/protocol/codec.js';
+import { encodeEventJson, encodeEventProto } from '../../src/protocol/events.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { unmask } from '../bench-helpers.js';
 
@@ -71,9 +73,9 @@ describe('bench dialect: roomcast', () => {
       [{ event: { room: 'r0', seq: 1, text: 'no data' } }, FrameKind.other],
     ];
     for (const [message, want] of cases) {
-      const proto = Buffer.from(encodeServerMessage(message, 'proto') as Uint8Array);
+      const proto = Buffer.from(encodeProto('ServerMessage', message));
       assert.equal(read(roomcastDialect, Opcode.binary, proto).kind, want, `proto ${JSON.stringify(message)}`);
-      assert.equal(read(roomcastDialect, Opcode.text, encodeServerMessage(message, 'json') as string).kind, want, `json ${JSON.stringify(message)}`);
+      assert.equal(read(roomcastDialect, Opcode.text, encodeJson('ServerMessage', message)).kind, want, `json ${JSON.stringify(message)}`);
     }
   });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { type ClientEvents, type ClientOptions, createClient } from '../../src/client/index.js';
-import { oneofMembers } from '../../src/protocol/json.js';
+import { oneofMembers } from '../descriptor.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const section = README.slice(README.indexOf('## Clients\n'), README.indexOf('## Clients in other languages'));

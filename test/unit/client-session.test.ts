@@ -17,7 +17,7 @@ import {
   shouldReconnect,
   TimeoutError,
 } from '../../src/client/index.js';
-import type { DecodedCommand } from '../../src/protocol/codec.js';
+import type { DecodedCommand } from '../../src/protocol/client-frame.js';
 import { next } from '../client-helpers.js';
 import { withTimeout } from '../helpers.js';
 import { Peer, type PeerConnection } from '../peer.js';

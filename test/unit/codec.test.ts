@@ -7,19 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import descriptor from '../../src/gen/roomcast.json' with { type: 'json' };
 import { roomcast } from '../../src/gen/roomcast.js';
-import {
-  decodeClientFrame,
-  decodeServerMessage,
-  encodeEventJson,
-  encodeEventProto,
-  encodeServerMessage,
-  encodeMessage,
-  decodeEventFields,
-  spliceEventFrame,
-  type EventFields,
-} from '../../src/protocol/codec.js';
+import { decodeClientFrame } from '../../src/protocol/client-frame.js';
+import { decodeJson, decodeProto, encodeJson, encodeProto } from '../../src/protocol/codec.js';
+import { decodeEventFields, encodeEventJson, encodeEventProto, type EventFields, spliceEventFrame } from '../../src/protocol/events.js';
 import { ErrorCode, ProtocolError } from '../../src/protocol/errors.js';
-import { JsonShapeError, readProto3Json, writeProto3Json } from '../../src/protocol/json.js';
+import { JsonShapeError, readProto3Json } from '../../src/protocol/json-read.js';
+import { writeProto3Json } from '../../src/protocol/json-write.js';
 
 interface Field {
   type: string;
@@ -147,19 +140,19 @@ describe('the publish-path event encoders', () => {
   ];
   for (const e of events) {
     it(`JSON and protobuf agree with the generic writer (${e.room})`, () => {
-      const viaGeneric = encodeServerMessage({ event: e }, 'json') as string;
+      const viaGeneric = encodeJson('ServerMessage', { event: e });
       assert.deepEqual(JSON.parse(encodeEventJson(e)), JSON.parse(viaGeneric));
-      assert.deepEqual([...encodeEventProto(e)], [...(encodeServerMessage({ event: e }, 'proto') as Uint8Array)]);
-      const fromJson = decodeServerMessage(encodeEventJson(e), false).event;
-      const fromProto = decodeServerMessage(encodeEventProto(e), true).event;
+      assert.deepEqual([...encodeEventProto(e)], [...encodeProto('ServerMessage', { event: e })]);
+      const fromJson = decodeJson('ServerMessage', encodeEventJson(e)).event;
+      const fromProto = decodeProto('ServerMessage', encodeEventProto(e)).event;
       assert.deepEqual(norm(fromJson), norm(fromProto));
       assert.equal(fromProto?.seq, e.seq);
     });
 
     it(`a spliced frame (Event bytes from another process + seq) decodes like a fresh one (${e.room})`, () => {
-      const withoutSeq = encodeMessage('Event', { ...e, seq: 0 }, 'proto') as Uint8Array;
-      const spliced = decodeServerMessage(Uint8Array.from(spliceEventFrame(withoutSeq, e.seq)), true);
-      assert.deepEqual(norm(spliced), norm(decodeServerMessage(Uint8Array.from(encodeEventProto(e)), true)));
+      const withoutSeq = encodeProto('Event', { ...e, seq: 0 });
+      const spliced = decodeProto('ServerMessage', Uint8Array.from(spliceEventFrame(withoutSeq, e.seq)));
+      assert.deepEqual(norm(spliced), norm(decodeProto('ServerMessage', Uint8Array.from(encodeEventProto(e)))));
       assert.deepEqual(norm(decodeEventFields(withoutSeq, e.seq)), norm({ ...e, text: e.text, data: e.data }));
     });
   }

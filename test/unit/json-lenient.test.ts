@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeServerMessage } from '../../src/protocol/codec.js';
+import { decodeJson } from '../../src/protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../../src/protocol/errors.js';
-import { JsonShapeError, readProto3Json } from '../../src/protocol/json.js';
+import { JsonShapeError, readProto3Json } from '../../src/protocol/json-read.js';
 
 describe('ignoreUnknownFields', () => {
   const newer = {
@@ -33,10 +33,10 @@ describe('ignoreUnknownFields', () => {
   it('reaches decodeServerMessage: a message kind this build does not know decodes to no kind', () => {
     const frame = '{"id":7,"historyReply":{"events":[]}}';
     assert.throws(
-      () => decodeServerMessage(frame, false),
+      () => decodeJson('ServerMessage', frame),
       (e: Error) => e instanceof ProtocolError && e.code === ErrorCode.ERROR_CODE_MALFORMED_FRAME,
     );
-    const m = decodeServerMessage(frame, false, { ignoreUnknownFields: true });
+    const m = decodeJson('ServerMessage', frame, { ignoreUnknownFields: true });
     assert.equal(m.id, 7);
     assert.deepEqual(Object.keys(m).filter((k) => (m as Record<string, unknown>)[k] != null), ['id']);
   });

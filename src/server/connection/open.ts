@@ -3,7 +3,7 @@
  * here rather than in the upgrade, see upgrade.ts), the URL room and the Welcome.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import type { ServerMessage } from '../../protocol/codec.js';
+import type { ServerMessage } from '../../protocol/types.js';
 import { CloseCode } from '../../protocol/errors.js';
 import type { Conn } from '../connections.js';
 import { applyIdentity, armAuthDeadline, refusalFor } from '../auth/identity.js';

@@ -8,9 +8,10 @@
  * status of a failed handshake but can read a close code.
  */
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
-import { type Encoding, encodeMessage, SUBPROTOCOLS } from '../../protocol/codec.js';
+import { encodeJson } from '../../protocol/codec.js';
 import { CloseCode, ErrorCode, ProtocolError } from '../../protocol/errors.js';
 import { checkRoomName } from '../../protocol/limits.js';
+import { type Encoding, SUBPROTOCOLS } from '../../protocol/types.js';
 import type { Refusal } from '../connections.js';
 import type { ServerContext } from '../context.js';
 import { httpStatus } from '../http-handler.js';
@@ -49,7 +50,7 @@ export function checkLimits(ctx: ServerContext, address: string): Refusal | unde
 
 function refuseHttp(res: HttpResponse, err: ProtocolError): void {
   res.cork(() => {
-    res.writeStatus(httpStatus(err.code)).writeHeader('content-type', 'application/json').end(encodeMessage('Error', { code: err.code, message: err.message }, 'json'));
+    res.writeStatus(httpStatus(err.code)).writeHeader('content-type', 'application/json').end(encodeJson('Error', { code: err.code, message: err.message }));
   });
 }
 

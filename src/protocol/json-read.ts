@@ -8,8 +8,8 @@
  * strings or numbers, bytes as (URL-safe or standard) base64, `null` for "absent", at most one
  * member of a oneof. Anything else is a {@link JsonShapeError} naming the offending path.
  */
-import descriptorJson from '../gen/roomcast.json' with { type: 'json' };
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { decodeBase64 } from './base64.js';
+import { type FieldInfo, info, INT64_TYPES, type MessageInfo, PACKAGE, UINT64_TYPES } from './descriptors.js';
 
 /** A JSON value did not fit the message it was read as. */
 export class JsonShapeError extends Error {
@@ -20,38 +20,6 @@ export class JsonShapeError extends Error {
     this.name = 'JsonShapeError';
     this.unknownTopLevelKey = unknownTopLevelKey;
   }
-}
-
-interface FieldDescriptor {
-  type: string;
-  id: number;
-  rule?: string;
-  keyType?: string;
-}
-interface TypeDescriptor {
-  fields?: Record<string, FieldDescriptor>;
-  oneofs?: Record<string, { oneof: string[] }>;
-  values?: Record<string, number>;
-  nested?: Record<string, TypeDescriptor>;
-}
-
-interface FieldInfo {
-  name: string;
-  type: string;
-  repeated: boolean;
-  oneof: string | undefined;
-  message: MessageInfo | undefined;
-  enumValues: Map<string, number> | undefined;
-  /** Enum value names by number (for writing). */
-  enumNames: Map<number, string> | undefined;
-}
-interface MessageInfo {
-  fullName: string;
-  byKey: Map<string, FieldInfo>;
-  /** Each field once, in declaration order (byKey also holds the original names). */
-  fields: FieldInfo[];
-  resolved: boolean;
-  raw: TypeDescriptor;
 }
 
 /** How {@link readProto3Json} reads. */
@@ -66,78 +34,8 @@ export interface ReadOptions {
   ignoreUnknownFields: boolean;
 }
 
-const PACKAGE = 'roomcast.v1';
-const messages = new Map<string, MessageInfo>();
-const enums = new Map<string, Map<string, number>>();
-const enumNames = new Map<string, Map<number, string>>();
-
-function collect(prefix: string, nested: Record<string, TypeDescriptor> | undefined): void {
-  if (!nested) return;
-  for (const [name, d] of Object.entries(nested)) {
-    const fullName = prefix ? `${prefix}.${name}` : name;
-    if (d.fields) messages.set(fullName, { fullName, byKey: new Map(), fields: [], resolved: false, raw: d });
-    else if (d.values) {
-      enums.set(fullName, new Map(Object.entries(d.values)));
-      enumNames.set(fullName, new Map(Object.entries(d.values).map(([k, v]) => [v, k])));
-    }
-    collect(fullName, d.nested);
-  }
-}
-collect('', (descriptorJson as TypeDescriptor).nested);
-
-function snakeCase(camel: string): string {
-  return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-function resolveTypeName(type: string, scope: string): string {
-  // Proto scoping: try the innermost scope first, then walk outwards.
-  const parts = scope.split('.');
-  while (parts.length > 0) {
-    const candidate = `${parts.join('.')}.${type}`;
-    if (messages.has(candidate) || enums.has(candidate)) return candidate;
-    parts.pop();
-  }
-  return type;
-}
-
-function info(fullName: string): MessageInfo {
-  const m = messages.get(fullName);
-  if (!m) throw new Error(`no message ${fullName} in the descriptor`);
-  if (m.resolved) return m;
-  m.resolved = true;
-  const oneofOf = new Map<string, string>();
-  for (const [oneofName, o] of Object.entries(m.raw.oneofs ?? {})) {
-    for (const member of o.oneof) oneofOf.set(member, oneofName);
-  }
-  const scope = fullName.slice(0, fullName.lastIndexOf('.'));
-  for (const [name, f] of Object.entries(m.raw.fields ?? {})) {
-    if (f.keyType) throw new Error(`${fullName}.${name}: map fields are not supported by this reader`);
-    const typeName = resolveTypeName(f.type, scope);
-    const field: FieldInfo = {
-      name,
-      type: f.type,
-      repeated: f.rule === 'repeated',
-      oneof: oneofOf.get(name),
-      message: undefined,
-      enumValues: enums.get(typeName),
-      enumNames: enumNames.get(typeName),
-    };
-    if (messages.has(typeName)) {
-      // Resolved lazily so that recursive messages do not loop.
-      Object.defineProperty(field, 'message', { get: () => info(typeName), enumerable: true });
-    }
-    m.byKey.set(name, field);
-    m.fields.push(field);
-    const original = snakeCase(name);
-    if (original !== name) m.byKey.set(original, field);
-  }
-  return m;
-}
-
 const INT32_TYPES = new Set(['int32', 'sint32', 'sfixed32']);
 const UINT32_TYPES = new Set(['uint32', 'fixed32']);
-const INT64_TYPES = new Set(['int64', 'sint64', 'sfixed64']);
-const UINT64_TYPES = new Set(['uint64', 'fixed64']);
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 
 function readInteger(v: unknown, path: string, min: number, max: number): number {
@@ -278,67 +176,4 @@ function readMessage(m: MessageInfo, value: unknown, path: string, depth: number
 export function readProto3Json(typeName: string, value: unknown, options: Partial<ReadOptions> = {}): Record<string, unknown> {
   const opts: ReadOptions = { defaults: options.defaults === true, ignoreUnknownFields: options.ignoreUnknownFields === true };
   return readMessage(info(`${PACKAGE}.${typeName}`), value, '', 0, opts);
-}
-
-/** The field names that make up the oneof `oneofName` of message `typeName`. */
-export function oneofMembers(typeName: string, oneofName: string): readonly string[] {
-  const m = info(`${PACKAGE}.${typeName}`);
-  return m.raw.oneofs?.[oneofName]?.oneof ?? [];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-
-const LONG_TYPES = new Set([...INT64_TYPES, ...UINT64_TYPES]);
-
-interface LongLike {
-  low: number;
-  high: number;
-  toString(): string;
-}
-
-function isLongLike(v: unknown): v is LongLike {
-  return typeof v === 'object' && v !== null && 'low' in v && 'high' in v;
-}
-
-/** Whether a (non-oneof, non-message) value is its field's proto3 default, which is left out. */
-function isDefault(field: FieldInfo, v: unknown): boolean {
-  if (v === 0 || v === '' || v === false) return true;
-  if (v instanceof Uint8Array) return v.length === 0;
-  if (isLongLike(v)) return v.low === 0 && v.high === 0;
-  return typeof v === 'bigint' && v === 0n && LONG_TYPES.has(field.type);
-}
-
-function writeValue(field: FieldInfo, v: unknown): unknown {
-  if (field.message) return writeMessage(field.message, v as Record<string, unknown>);
-  if (field.enumNames) return field.enumNames.get(v as number) ?? v;
-  if (field.type === 'bytes') return encodeBase64(v as Uint8Array);
-  if (LONG_TYPES.has(field.type)) return String(v);
-  if ((field.type === 'double' || field.type === 'float') && typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  return v;
-}
-
-function writeMessage(m: MessageInfo, obj: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of m.fields) {
-    const v = obj[field.name];
-    if (v === undefined || v === null) continue;
-    if (field.repeated) {
-      out[field.name] = (v as unknown[]).map((item) => writeValue(field, item));
-    } else if (field.oneof !== undefined || field.message !== undefined || !isDefault(field, v)) {
-      out[field.name] = writeValue(field, v);
-    }
-  }
-  return out;
-}
-
-/**
- * The proto3 JSON form of a message given as a plain object (or a generated message instance)
- * of type `typeName`: lowerCamelCase names, enums as names, 64-bit integers as strings, bytes as
- * base64, scalar fields that hold their default left out (oneof members are kept, since setting
- * one is information); lists are always written, empty ones as [] (the mapping allows printing
- * fields without presence; `{"rooms": []}` reads better than `{}`). Ready for JSON.stringify.
- */
-export function writeProto3Json(typeName: string, message: object): Record<string, unknown> {
-  return writeMessage(info(`${PACKAGE}.${typeName}`), message as Record<string, unknown>);
 }
