@@ -3,226 +3,29 @@
  * built-in defaults < config file (--config / ROOMCAST_CONFIG, JSON) < ROOMCAST_* environment
  * variables < command-line flags.
  *
- * Every option is one row of {@link OPTIONS}: its key, flag, environment variable, type, default
- * and documentation. The parser, the environment mapping, `--help` and the README's table all
- * come from that one table (a test checks the README against it).
+ * Every option is one row of the table in ./config/options.ts (key, kind, default, docs); its
+ * kind (./config/kinds.ts) says how it is validated and read from strings. This module reads
+ * the four sources, checks options against each other, and prints `--help`.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { ConfigError, KINDS } from './config/kinds.js';
+import { type Config, DEFAULTS, envName, flagName, OPTIONS, type OptionSpec } from './config/options.js';
 
-type Kind = 'int' | 'string' | 'bool' | 'enum' | 'list';
-
-/** One configuration option. */
-export interface OptionSpec {
-  key: keyof Config;
-  kind: Kind;
-  doc: string;
-  values?: readonly string[];
-  min?: number;
-  max?: number;
-  /** A secret: never printed, never logged. */
-  secret?: boolean;
-}
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/** The configuration, after validation. Each field is documented in {@link OPTIONS}. */
-export interface Config {
-  host: string;
-  port: number;
-  defaultEncoding: 'proto' | 'json';
-  maxPayloadBytes: number;
-  maxFrameBytes: number;
-  idleTimeoutSec: number;
-  maxBackpressure: number;
-  slowConsumer: 'close' | 'drop';
-  slowConsumerCheckMs: number;
-  maxBadFrames: number;
-  tickMs: number;
-  apiKey: string;
-  page: 'auto' | 'on' | 'off';
-  logLevel: (typeof LOG_LEVELS)[number];
-  logFormat: 'auto' | 'json' | 'pretty';
-  allowJsFallback: boolean;
-  shutdownGraceMs: number;
-  authSecret: string;
-  authPublicKeyFile: string;
-  authJwksFile: string;
-  authIssuer: string;
-  authAudience: string;
-  anonymous: 'auto' | 'allow' | 'deny';
-  authTimeoutMs: number;
-  anonymousJoin: string[];
-  anonymousPublish: string[];
-  userJoin: string[];
-  userPublish: string[];
-  presenceEvents: string[];
-  maxRoomsPerConnection: number;
-  rateLimitPerSec: number;
-  rateLimitBurst: number;
-  maxRateLimited: number;
-  maxConnections: number;
-  maxConnectionsPerIp: number;
-  allowedOrigins: string[];
-  tlsCert: string;
-  tlsKey: string;
-  tlsPassphrase: string;
-  broker: 'memory' | 'redis';
-  redisUrl: string;
-  redisPrefix: string;
-}
-
-/** Every option, in the order `--help` and the README list them. */
-export const OPTIONS: readonly OptionSpec[] = [
-  { key: 'host', kind: 'string', doc: 'Address to listen on (0.0.0.0 for all interfaces).' },
-  { key: 'port', kind: 'int', min: 0, max: 65535, doc: 'TCP port; 0 picks a free one.' },
-  { key: 'defaultEncoding', kind: 'enum', values: ['proto', 'json'], doc: 'Encoding for clients that ask for no subprotocol.' },
-  { key: 'maxPayloadBytes', kind: 'int', min: 1, max: 16 * 1024 * 1024, doc: 'Largest publish/echo payload (text or data bytes).' },
-  { key: 'maxFrameBytes', kind: 'int', min: 1024, max: 64 * 1024 * 1024, doc: 'Largest WebSocket message a client may send.' },
-  { key: 'idleTimeoutSec', kind: 'int', min: 0, max: 960, doc: 'Close connections silent this long (pings keep live ones open); 0 = never, else 8-960.' },
-  { key: 'maxBackpressure', kind: 'int', min: 1024, max: 1024 * 1024 * 1024, doc: 'Bytes queued for one connection before it is a slow consumer.' },
-  { key: 'slowConsumer', kind: 'enum', values: ['close', 'drop'], doc: 'Slow consumers are closed (code 4000) or skipped until they catch up.' },
-  { key: 'slowConsumerCheckMs', kind: 'int', min: 50, max: 60_000, doc: 'How often to look for connections over maxBackpressure.' },
-  { key: 'maxBadFrames', kind: 'int', min: 1, max: 1000, doc: 'Unreadable frames in a row before the connection is closed (4500).' },
-  { key: 'tickMs', kind: 'int', min: 0, max: 86_400_000, doc: 'Push the server time into every non-empty room this often; 0 = off.' },
-  { key: 'apiKey', kind: 'string', secret: true, doc: 'Key the HTTP API requires (Authorization: Bearer <key>); empty = none.' },
-  { key: 'page', kind: 'enum', values: ['auto', 'on', 'off'], doc: 'Serve the built-in browser page at `/`; auto = on unless NODE_ENV=production.' },
-  { key: 'logLevel', kind: 'enum', values: LOG_LEVELS, doc: 'Log level.' },
-  { key: 'logFormat', kind: 'enum', values: ['auto', 'json', 'pretty'], doc: 'Log format; auto = pretty on a terminal, JSON otherwise.' },
-  { key: 'allowJsFallback', kind: 'bool', doc: "Start even if uWebSockets.js' native addon failed to load (debugging only)." },
-  { key: 'shutdownGraceMs', kind: 'int', min: 0, max: 600_000, doc: 'On SIGINT/SIGTERM, exit after at most this long even if closing has not finished.' },
-  { key: 'authSecret', kind: 'string', secret: true, doc: 'Shared secret for HS256 tokens (at least 32 bytes).' },
-  { key: 'authPublicKeyFile', kind: 'string', doc: 'PEM public key (RSA: RS256, EC P-256: ES256) that verifies tokens.' },
-  { key: 'authJwksFile', kind: 'string', doc: 'JWKS file (JSON) whose keys verify tokens (RS256/ES256).' },
-  { key: 'authIssuer', kind: 'string', doc: 'Required `iss` of tokens; empty = any.' },
-  { key: 'authAudience', kind: 'string', doc: 'Required `aud` of tokens; empty = any.' },
-  { key: 'anonymous', kind: 'enum', values: ['auto', 'allow', 'deny'], doc: 'Connections without a token: auto = allowed only when no token key is set.' },
-  { key: 'authTimeoutMs', kind: 'int', min: 100, max: 600_000, doc: 'Time to send `connect` when a token is required and none was in the URL.' },
-  { key: 'anonymousJoin', kind: 'list', doc: 'Rooms anonymous connections may join (names, `prefix*`, `*`).' },
-  { key: 'anonymousPublish', kind: 'list', doc: 'Rooms anonymous connections may publish to.' },
-  { key: 'userJoin', kind: 'list', doc: 'Rooms users may join when their token has no `rooms` claim.' },
-  { key: 'userPublish', kind: 'list', doc: 'Rooms users may publish to when their token has no `rooms` claim.' },
-  { key: 'presenceEvents', kind: 'list', doc: 'Rooms whose members get join/leave events (names, `prefix*`, `*`).' },
-  { key: 'maxRoomsPerConnection', kind: 'int', min: 1, max: 100_000, doc: 'Rooms one connection may be in.' },
-  { key: 'rateLimitPerSec', kind: 'int', min: 0, max: 1_000_000, doc: 'Frames per second one connection may send (token bucket); 0 = no limit.' },
-  { key: 'rateLimitBurst', kind: 'int', min: 1, max: 1_000_000, doc: 'Bucket size: frames a connection may send at once.' },
-  { key: 'maxRateLimited', kind: 'int', min: 1, max: 1_000_000, doc: 'Rate-limited frames in a row before the connection is closed (4501).' },
-  { key: 'maxConnections', kind: 'int', min: 0, max: 10_000_000, doc: 'Open connections in this process; 0 = no limit.' },
-  { key: 'maxConnectionsPerIp', kind: 'int', min: 0, max: 10_000_000, doc: 'Open connections from one address; 0 = no limit.' },
-  { key: 'allowedOrigins', kind: 'list', doc: 'Browser Origins allowed to connect; empty = any. Clients that send no Origin are not browsers and pass.' },
-  { key: 'tlsCert', kind: 'string', doc: 'PEM certificate file: serve wss:// and https:// (with tlsKey).' },
-  { key: 'tlsKey', kind: 'string', doc: 'PEM private key file for tlsCert.' },
-  { key: 'tlsPassphrase', kind: 'string', secret: true, doc: 'Passphrase of tlsKey, if it has one.' },
-  { key: 'broker', kind: 'enum', values: ['memory', 'redis'], doc: 'memory = this process only; redis = share rooms and presence with other processes.' },
-  { key: 'redisUrl', kind: 'string', doc: 'Redis to use with broker=redis (redis://[user:pass@]host:port[/db]).' },
-  { key: 'redisPrefix', kind: 'string', doc: 'Prefix of every Redis key and channel, so deployments can share a Redis.' },
-];
-
-/** Built-in defaults. */
-export const DEFAULTS: Readonly<Config> = Object.freeze({
-  host: '127.0.0.1',
-  port: 9001,
-  defaultEncoding: 'proto',
-  maxPayloadBytes: 16 * 1024,
-  maxFrameBytes: 64 * 1024,
-  idleTimeoutSec: 120,
-  maxBackpressure: 1024 * 1024,
-  slowConsumer: 'close',
-  slowConsumerCheckMs: 1000,
-  maxBadFrames: 10,
-  tickMs: 0,
-  apiKey: '',
-  page: 'auto',
-  logLevel: 'info',
-  logFormat: 'auto',
-  allowJsFallback: false,
-  shutdownGraceMs: 5000,
-  authSecret: '',
-  authPublicKeyFile: '',
-  authJwksFile: '',
-  authIssuer: '',
-  authAudience: '',
-  anonymous: 'auto',
-  authTimeoutMs: 10_000,
-  anonymousJoin: ['*'],
-  anonymousPublish: ['*'],
-  userJoin: ['*'],
-  userPublish: ['*'],
-  presenceEvents: [],
-  maxRoomsPerConnection: 100,
-  rateLimitPerSec: 100,
-  rateLimitBurst: 200,
-  maxRateLimited: 100,
-  maxConnections: 100_000,
-  maxConnectionsPerIp: 1000,
-  allowedOrigins: [],
-  tlsCert: '',
-  tlsKey: '',
-  tlsPassphrase: '',
-  broker: 'memory',
-  redisUrl: 'redis://127.0.0.1:6379',
-  redisPrefix: 'roomcast:',
-});
-
-/** `maxPayloadBytes` -> `--max-payload-bytes`. */
-export function flagName(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
-
-/** `maxPayloadBytes` -> `ROOMCAST_MAX_PAYLOAD_BYTES`. */
-export function envName(key: string): string {
-  return `ROOMCAST_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-}
+export { ConfigError } from './config/kinds.js';
+export { type Config, DEFAULTS, envName, flagName, OPTIONS, type OptionSpec } from './config/options.js';
 
 /** The flag that names the config file. */
 export const CONFIG_FLAG = '--config';
 /** The environment variable that names the config file (when the flag is absent). */
 export const CONFIG_ENV = 'ROOMCAST_CONFIG';
 
-/** A configuration that cannot be used; the message names the option and where it came from. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-function fieldSchema(o: OptionSpec): z.ZodType {
-  switch (o.kind) {
-    case 'int':
-      return z.number().int().min(o.min ?? Number.MIN_SAFE_INTEGER).max(o.max ?? Number.MAX_SAFE_INTEGER);
-    case 'string':
-      return z.string();
-    case 'bool':
-      return z.boolean();
-    case 'enum':
-      return z.enum(o.values as [string, ...string[]]);
-    case 'list':
-      return z.array(z.string().min(1));
-  }
-}
-
-const partialSchema = z.strictObject(Object.fromEntries(OPTIONS.map((o) => [o.key, fieldSchema(o).optional()])));
+const partialSchema = z.strictObject(Object.fromEntries(OPTIONS.map((o) => [o.key, KINDS[o.kind].schema(o).optional()])));
 
 /** Turns a flag or environment string into the option's type. */
 function fromString(o: OptionSpec, raw: string, where: string): unknown {
-  switch (o.kind) {
-    case 'int': {
-      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${where}: expected an integer, got ${JSON.stringify(raw)}`);
-      return Number(raw.trim());
-    }
-    case 'list':
-      return raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
-    case 'bool': {
-      const v = raw.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on', ''].includes(v)) return true;
-      if (['0', 'false', 'no', 'off'].includes(v)) return false;
-      throw new ConfigError(`${where}: expected true or false, got ${JSON.stringify(raw)}`);
-    }
-    default:
-      return raw;
-  }
+  return KINDS[o.kind].fromString(raw, where);
 }
 
 /** Validates one source's values; errors name the option as that source spells it. */
@@ -238,6 +41,9 @@ function checkSource(values: Record<string, unknown>, nameOf: (key: string) => s
   });
   throw new ConfigError(lines.join('\n'));
 }
+
+// The table's own defaults must pass the checks every source passes: a wrong row fails at start.
+checkSource({ ...DEFAULTS }, (k) => k, 'built-in defaults');
 
 function readConfigFile(path: string): Partial<Config> {
   let text: string;
@@ -355,7 +161,7 @@ export function configFrom(overrides: Partial<Config> = {}): Readonly<Config> {
 /** The `--help` text. */
 export function usage(): string {
   const rows = OPTIONS.map((o) => {
-    const type = o.kind === 'enum' ? (o.values ?? []).join('|') : o.kind === 'bool' ? '' : o.kind === 'list' ? '<a,b,...>' : `<${o.kind}>`;
+    const type = KINDS[o.kind].placeholder(o);
     const def = o.secret ? '' : ` (default: ${JSON.stringify(DEFAULTS[o.key])})`;
     return `  ${`${flagName(o.key)} ${type}`.padEnd(38)} ${o.doc}${def}\n  ${''.padEnd(38)} env ${envName(o.key)}`;
   });
