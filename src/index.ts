@@ -1,7 +1,7 @@
 /**
  * roomcast as a library: build and run a server from a config, or use the protocol codec.
  */
-export { createMemoryBroker } from './broker/memory.js';
+export { createMemoryBroker } from './broker/broker-memory.js';
 export type { Broker, BrokerHandlers, Deliver, PresenceNotice, Publication, PublishResult, SequencedPublication } from './broker/broker.js';
 export { createMemoryPresence } from './broker/presence-memory.js';
 export type { PresenceCounts, PresenceMember, PresenceStore } from './broker/presence.js';

@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { PresenceCounts, PresenceMember, PresenceStore } from './presence.js';
-import { closeRedis, connectRedis } from './redis.js';
+import { closeRedis, connectRedis } from './redis-connection.js';
 
 /** How to reach Redis, and how long an entry outlives its process. */
 export interface RedisPresenceOptions {

@@ -5,11 +5,11 @@
  */
 import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSockets.js';
 import type { Broker, BrokerHandlers } from '../broker/broker.js';
-import { createMemoryBroker } from '../broker/memory.js';
+import { createMemoryBroker } from '../broker/broker-memory.js';
+import { createRedisBroker } from '../broker/broker-redis.js';
 import type { PresenceStore } from '../broker/presence.js';
 import { createMemoryPresence } from '../broker/presence-memory.js';
 import { createRedisPresence } from '../broker/presence-redis.js';
-import { createRedisBroker } from '../broker/redis.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { CloseCode } from '../protocol/errors.js';

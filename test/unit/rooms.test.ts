@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SequencedPublication } from '../../src/broker/broker.js';
-import { createMemoryBroker } from '../../src/broker/memory.js';
+import { createMemoryBroker } from '../../src/broker/broker-memory.js';
 import { Rooms, topicFor } from '../../src/server/rooms.js';
 
 describe('Rooms', () => {

@@ -14,10 +14,11 @@
  * The event is encoded once, by the publishing process; the others frame its bytes for their
  * protobuf members without decoding them (and decode only for JSON members).
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { encodeProto } from '../protocol/codec.js';
 import type { Broker, BrokerHandlers, PresenceNotice, Publication } from './broker.js';
+import { closeRedis, connectRedis } from './redis-connection.js';
 
 /** How to reach Redis. */
 export interface RedisBrokerOptions {
@@ -45,54 +46,6 @@ const EVENT = 0x65; // 'e'
 const PRESENCE = 0x70; // 'p'
 
 type ScriptedRedis = Redis & { roomcastPublish(seqKey: string, channel: string, body: Buffer, ttl: number): Promise<number> };
-
-/** A Redis URL fit for logs and error messages: any password replaced by ***. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable Redis URL)';
-  }
-}
-
-/** Opens a Redis connection and waits until it is ready (or fails with a clear message). */
-export async function connectRedis(url: string, name: string, timeoutMs: number, options: { offlineQueue: boolean }): Promise<Redis> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectionName: name,
-    enableOfflineQueue: options.offlineQueue,
-    maxRetriesPerRequest: 1,
-    connectTimeout: timeoutMs,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  client.on('error', () => {
-    // Reported through failed commands and the reconnect logic; without a listener ioredis
-    // would print every connection error.
-  });
-  try {
-    await client.connect();
-  } catch (err) {
-    client.disconnect();
-    throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(err as Error).message}`);
-  }
-  return client;
-}
-
-/**
- * Closes a connection: QUIT when it is up (pending replies arrive first), otherwise drop it, so
- * that no reconnect timer outlives the server.
- */
-export async function closeRedis(client: Redis | undefined): Promise<void> {
-  if (client === undefined) return;
-  if (client.status === 'ready') {
-    const quit = client.quit().catch(() => undefined);
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
-    await Promise.race([quit, timeout]);
-  }
-  client.disconnect();
-}
 
 class RedisBroker implements Broker {
   readonly kind = 'redis';
