@@ -1,6 +1,6 @@
 /**
  * The built-in browser page (README, "The built-in page"): `GET /` and the few files that
- * src/tools/build-page.ts (run by `npm run build`) writes to dist/web. The files are read once,
+ * scripts/build-page.ts (run by `npm run build`) writes to dist/web. The files are read once,
  * when the server is created, and served from memory with an ETag; nothing here runs on the
  * WebSocket paths. Off with `page: off` (or `auto` under NODE_ENV=production): then none of these
  * routes exist and `/` is a 404 like any unknown path.

@@ -1,5 +1,5 @@
 /**
- * The built-in page's entry point, bundled into page.js by src/tools/build-page.ts and served by
+ * The built-in page's entry point, bundled into page.js by scripts/build-page.ts and served by
  * the server at `/` (src/server/page.ts). It talks to the server it came from: the join form
  * starts a RoomView (one SDK client in one room), the publish form sends text to that room, and
  * the stats panel polls /healthz. `?room=<name>&encoding=json` in the address joins at once.

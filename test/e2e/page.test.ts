@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { buildPage } from '../../src/tools/build-page.js';
+import { buildPage } from '../../scripts/build-page.js';
 import { hsToken, httpRequest, requireTool, startServer, type TestServer } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';

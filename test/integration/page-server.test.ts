@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { defaultPageDir, pageEnabled } from '../../src/server/page.js';
-import { buildPage } from '../../src/tools/build-page.js';
+import { buildPage } from '../../scripts/build-page.js';
 import { httpRequest, startServer, TestClient, type TestServer } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -54,12 +54,12 @@ export function prepareWorkspace(): Workspace {
     spawnSync('chmod', ['-R', 'u+w', dir]);
     rmSync(dir, { recursive: true, force: true });
   };
-  const genDir = join(dir, 'gen', 'clients');
+  const genDir = join(dir, 'src', 'gen', 'clients');
   const goBinary = join(dir, 'bin', 'chat-go');
   try {
-    run('bash', ['src/tools/gen-clients.sh', genDir]);
-    // Same relative layout as src/, so the example's `replace => ../../gen/clients/go` resolves.
-    cpSync(join(ROOT, 'src/examples/go'), join(dir, 'examples/go'), { recursive: true });
+    run('bash', ['scripts/gen-clients.sh', genDir]);
+    // Same relative layout as the repository, so the example's `replace => ../../src/gen/clients/go` resolves.
+    cpSync(join(ROOT, 'examples/go'), join(dir, 'examples/go'), { recursive: true });
     mkdirSync(join(dir, 'bin'));
     run('go', ['build', '-o', goBinary, '.'], {
       cwd: join(dir, 'examples/go'),
@@ -193,5 +193,5 @@ export function startGo(ws: Workspace, args: string[]): ExampleProcess {
 /** Starts the Python example with the generated code on its path. */
 export function startPython(ws: Workspace, args: string[]): ExampleProcess {
   const env = { ...process.env, PYTHONPATH: join(ws.genDir, 'python'), PYTHONDONTWRITEBYTECODE: '1' };
-  return new ExampleProcess('the Python example', PYTHON, [join(ROOT, 'src/examples/python/chat.py'), ...args], env);
+  return new ExampleProcess('the Python example', PYTHON, [join(ROOT, 'examples/python/chat.py'), ...args], env);
 }

@@ -28,7 +28,7 @@ describe('npm run gen:clients', { skip }, () => {
     first = join(tmp, 'a', 'clients');
     second = join(tmp, 'somewhere', 'else');
     run('npm', ['run', '--silent', 'gen:clients', '--', first]);
-    run('bash', [join(ROOT, 'src/tools/gen-clients.sh'), second], { cwd: tmp });
+    run('bash', [join(ROOT, 'scripts/gen-clients.sh'), second], { cwd: tmp });
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -13,6 +13,6 @@ require (
 
 replace (
 	github.com/gorilla/websocket => /usr/share/gocode/src/github.com/gorilla/websocket
-	github.com/roomcast/roomcast/gen/go => ../../gen/clients/go
+	github.com/roomcast/roomcast/gen/go => ../../src/gen/clients/go
 	google.golang.org/protobuf => /usr/share/gocode/src/google.golang.org/protobuf
 )

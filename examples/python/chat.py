@@ -7,7 +7,7 @@ with google.protobuf.json_format, Python's standard protobuf JSON printer and pa
 `websockets` and `protobuf` packages (Debian: python3-websockets, python3-protobuf) and the code
 that `npm run gen:clients` writes, on the path:
 
-    PYTHONPATH=src/gen/clients/python /usr/bin/python3 src/examples/python/chat.py \\
+    PYTHONPATH=src/gen/clients/python /usr/bin/python3 examples/python/chat.py \\
         --url ws://127.0.0.1:9001/ws --room lobby [--json] [--exclude-self]
 
 When stdin ends it sends the close command and exits once the server has closed the connection.

@@ -4,16 +4,16 @@
  * it. `npm run build` writes dist/web, where the server looks (src/server/page.ts); the page
  * tests build into a temporary directory, so they always test the current source.
  *
- *   node --import tsx src/tools/build-page.ts [outDir]     (default dist/web)
+ *   node --import tsx scripts/build-page.ts [outDir]     (default dist/web)
  *
- * Kept out of dist/ (tsconfig.json excludes src/tools): esbuild is a dev dependency.
+ * Kept out of dist/ (outside src/): esbuild is a dev dependency.
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
-const WEB = fileURLToPath(new URL('../web/', import.meta.url));
+const WEB = fileURLToPath(new URL('../src/web/', import.meta.url));
 
 /** The files copied as they are, next to the bundle. */
 const STATIC_FILES = ['index.html', 'page.css'];
