@@ -138,8 +138,12 @@ export function finishConfig(merged: Config): Readonly<Config> {
   if (merged.rateLimitPerSec > 0 && merged.rateLimitBurst < 1) problems.push('rateLimitBurst must be at least 1');
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   // Lists too: a shared config must not be changed through one of its arrays.
-  const frozen = Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, Array.isArray(v) ? Object.freeze([...v]) : v]));
-  return Object.freeze(frozen) as unknown as Readonly<Config>;
+  const frozen: Config = { ...merged };
+  for (const o of OPTIONS) {
+    const v = frozen[o.key];
+    if (Array.isArray(v)) Object.assign(frozen, { [o.key]: Object.freeze([...v]) });
+  }
+  return Object.freeze(frozen);
 }
 
 /** The whole configuration from defaults, file, environment and flags. Throws {@link ConfigError}. */

@@ -18,7 +18,9 @@ export type CloseCode = roomcast.v1.CloseCode;
 
 /** The proto name of an error code, e.g. "ERROR_CODE_NOT_A_MEMBER". */
 export function errorCodeName(code: ErrorCode): string {
-  return (roomcast.v1.ErrorCode as unknown as Record<number, string>)[code] ?? `ERROR_CODE_${code}`;
+  // A numeric enum maps values back to names; an unknown value (a newer peer's) has none.
+  const name: string | undefined = roomcast.v1.ErrorCode[code];
+  return name ?? `ERROR_CODE_${code}`;
 }
 
 /**

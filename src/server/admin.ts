@@ -45,7 +45,7 @@ export function registerAdminRoutes(ctx: ServerContext, app: TemplatedApp): void
       const reason = req.reason !== undefined && req.reason !== null && req.reason !== '' ? req.reason : 'disconnected by an admin';
       const code = req.reconnect === true ? CloseCode.CLOSE_CODE_RECONNECT : CloseCode.CLOSE_CODE_DISCONNECTED;
       const conns = ctx.conns.ofUser(userId);
-      for (const c of conns) c.ws?.cork(() => closeConn(ctx, c, code, reason, 'admin'));
+      for (const c of conns) c.ws?.cork(() => closeConn(ctx, c, 'admin', reason, code));
       ctx.log.info({ userId, connections: conns.length, code }, 'admin disconnected a user');
       return { type: 'AffectedReply', body: { connections: conns.length } };
     }),

@@ -65,7 +65,7 @@ export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayB
   ctx.stats.framesIn += 1;
   ctx.stats.bytesIn += bytes.byteLength;
   if (bytes.byteLength > ctx.config.maxFrameBytes) {
-    closeConn(ctx, conn, CloseCode.CLOSE_CODE_MESSAGE_TOO_BIG, `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${ctx.config.maxFrameBytes})`, 'frame_too_big');
+    closeConn(ctx, conn, 'frame_too_big', `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${ctx.config.maxFrameBytes})`);
     return;
   }
   const view = new Uint8Array(bytes);
@@ -94,7 +94,7 @@ function onRateLimited(ctx: ServerContext, conn: Conn, view: Uint8Array, isBinar
   conn.rateLimitedInRow += 1;
   if (conn.rateLimitedInRow >= ctx.config.maxRateLimited) {
     ctx.log.info({ conn: conn.id, remote: conn.remoteAddress }, 'closing a connection that keeps flooding');
-    closeConn(ctx, conn, CloseCode.CLOSE_CODE_FLOODING, `${conn.rateLimitedInRow} frames over the rate limit in a row`, 'flooding');
+    closeConn(ctx, conn, 'flooding', `${conn.rateLimitedInRow} frames over the rate limit in a row`);
     return;
   }
   sendError(ctx, conn, readRequestId(view, isBinary), ErrorCode.ERROR_CODE_RATE_LIMITED, `over the rate limit of ${ctx.config.rateLimitPerSec} frames/s (burst ${ctx.config.rateLimitBurst}); the frame was not processed`);
@@ -106,7 +106,7 @@ function onBadFrame(ctx: ServerContext, conn: Conn, err: unknown, id: number): v
     conn.badFrames += 1;
     if (conn.badFrames >= ctx.config.maxBadFrames) {
       ctx.log.info({ conn: conn.id, remote: conn.remoteAddress }, 'closing connection after repeated malformed frames');
-      closeConn(ctx, conn, CloseCode.CLOSE_CODE_PROTOCOL_ABUSE, `${conn.badFrames} malformed frames in a row`, 'protocol_abuse');
+      closeConn(ctx, conn, 'protocol_abuse', `${conn.badFrames} malformed frames in a row`);
       return;
     }
   }

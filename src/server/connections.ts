@@ -6,11 +6,12 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Encoding } from '../protocol/types.js';
 import type { Identity } from './auth/permissions.js';
-import type { CloseReason } from './stats.js';
+import type { CloseCode } from '../protocol/errors.js';
+import type { CloseReason } from './close-reasons.js';
 
 /** A close decided before the socket opened (limits, origin, a bad URL token). */
 export interface Refusal {
-  code: number;
+  code: CloseCode;
   reason: string;
   why: CloseReason;
 }

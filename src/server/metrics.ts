@@ -56,7 +56,8 @@ function fanoutHistogram(s: Stats): Metric {
     values.push({ metricName: `${name}_count`, labels: {}, value: cumulative });
     return { name, help, type: 'histogram', aggregator: 'sum', values };
   };
-  // A metric is anything with a name and get() (what the registry calls to print it).
+  // The registry only calls name, help and get() (at scrape time), but prom-client types a Metric
+  // as the union of its own classes, which a plain object cannot be without this cast.
   return { name, help, get, reset: () => {} } as unknown as Metric;
 }
 

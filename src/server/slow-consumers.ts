@@ -2,7 +2,6 @@
  * The slow-consumer policy, applied by a periodic check (uWS.js v20.30 has no per-message
  * drop callback, so the server looks at send buffers instead).
  */
-import { CloseCode } from '../protocol/errors.js';
 import { closeConn } from './close.js';
 import type { ServerContext } from './context.js';
 
@@ -22,7 +21,7 @@ export function checkSlowConsumers(ctx: ServerContext): void {
     if (slowConsumer === 'close') {
       if (buffered > closeAt) {
         ctx.log.info({ conn: conn.id, buffered }, 'closing slow consumer');
-        closeConn(ctx, conn, CloseCode.CLOSE_CODE_SLOW_CONSUMER, 'slow consumer: send buffer over limit', 'slow_consumer');
+        closeConn(ctx, conn, 'slow_consumer', 'slow consumer: send buffer over limit');
       }
     } else if (buffered >= maxBackpressure - maxFrameBytes) {
       if (!conn.slow) {

@@ -3,20 +3,7 @@
  * read by /metrics at scrape time and by tests.
  */
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
-
-/** Why the server closed or refused a connection (a label of roomcast_closed_total). */
-export type CloseReason =
-  | 'slow_consumer'
-  | 'protocol_abuse'
-  | 'frame_too_big'
-  | 'flooding'
-  | 'unauthenticated'
-  | 'token_expired'
-  | 'too_many_connections'
-  | 'too_many_per_ip'
-  | 'policy'
-  | 'admin'
-  | 'internal';
+import { CLOSE_REASON_NAMES, type CloseReason } from './close-reasons.js';
 
 /** Why authentication failed (a label of roomcast_auth_failures_total). */
 export type AuthFailure = 'missing' | 'invalid' | 'expired' | 'timeout';
@@ -80,19 +67,7 @@ export function createStats(): Stats {
     presenceEvents: 0,
     errors: [],
     rateLimited: 0,
-    closed: {
-      slow_consumer: 0,
-      protocol_abuse: 0,
-      frame_too_big: 0,
-      flooding: 0,
-      unauthenticated: 0,
-      token_expired: 0,
-      too_many_connections: 0,
-      too_many_per_ip: 0,
-      policy: 0,
-      admin: 0,
-      internal: 0,
-    },
+    closed: Object.fromEntries(CLOSE_REASON_NAMES.map((r) => [r, 0])) as Record<CloseReason, number>,
     authFailures: { missing: 0, invalid: 0, expired: 0, timeout: 0 },
     connectionsOpened: 0,
     disconnects: {},

@@ -30,7 +30,7 @@ function armExpiry(ctx: ServerContext, conn: Conn, expiresAtMs: number): void {
         return;
       }
       ctx.stats.authFailures.expired += 1;
-      closeConn(ctx, conn, CloseCode.CLOSE_CODE_TOKEN_EXPIRED, 'token expired: reconnect with a new token', 'token_expired');
+      closeConn(ctx, conn, 'token_expired', 'token expired: reconnect with a new token');
     },
     Math.max(0, Math.min(wait, MAX_TIMER_MS)),
   );
@@ -49,7 +49,7 @@ export function armAuthDeadline(ctx: ServerContext, conn: Conn): void {
     conn.timer = undefined;
     if (conn.closed || conn.identity !== undefined) return;
     ctx.stats.authFailures.timeout += 1;
-    closeConn(ctx, conn, CloseCode.CLOSE_CODE_UNAUTHENTICATED, `no connect command within ${ctx.config.authTimeoutMs} ms`, 'unauthenticated');
+    closeConn(ctx, conn, 'unauthenticated', `no connect command within ${ctx.config.authTimeoutMs} ms`);
   }, ctx.config.authTimeoutMs);
 }
 

@@ -4,7 +4,6 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import type { ServerMessage } from '../../protocol/types.js';
-import { CloseCode } from '../../protocol/errors.js';
 import type { Conn } from '../connections.js';
 import { applyIdentity, armAuthDeadline, refusalFor } from '../auth/identity.js';
 import { canJoin, type Identity } from '../auth/permissions.js';
@@ -21,7 +20,7 @@ export function onOpen(ctx: ServerContext, ws: WebSocket<Conn>): void {
   conn.ws = ws;
   const refusal = conn.refusal ?? checkLimits(ctx, conn.remoteAddress);
   if (refusal !== undefined) {
-    closeConn(ctx, conn, refusal.code, refusal.reason, refusal.why);
+    closeConn(ctx, conn, refusal.why, refusal.reason, refusal.code);
     return;
   }
   ctx.conns.add(conn);
@@ -42,7 +41,7 @@ export function onOpen(ctx: ServerContext, ws: WebSocket<Conn>): void {
       conn.authPending = false;
       countAuthFailure(ctx.stats, err);
       const r = refusalFor(err);
-      if (!conn.closed) ws.cork(() => closeConn(ctx, conn, r.code, r.reason, r.why));
+      if (!conn.closed) ws.cork(() => closeConn(ctx, conn, r.why, r.reason, r.code));
     },
   );
 }
@@ -64,7 +63,7 @@ function welcome(ctx: ServerContext, conn: Conn, verified?: Identity): void {
     return;
   }
   if (!canJoin(identity, room)) {
-    closeConn(ctx, conn, CloseCode.CLOSE_CODE_POLICY, `may not join room "${room}"`, 'policy');
+    closeConn(ctx, conn, 'policy', `may not join room "${room}"`);
     return;
   }
   const seq = joinRoom(ctx, conn, room);
@@ -74,7 +73,7 @@ function welcome(ctx: ServerContext, conn: Conn, verified?: Identity): void {
       (s) => sendLater(conn, message([{ room, seq: s }])),
       (err: unknown) => {
         ctx.log.error({ err, conn: conn.id }, 'broker failed on join');
-        if (!conn.closed) conn.ws?.cork(() => closeConn(ctx, conn, CloseCode.CLOSE_CODE_INTERNAL_ERROR, 'broker unavailable', 'internal'));
+        if (!conn.closed) conn.ws?.cork(() => closeConn(ctx, conn, 'internal', 'broker unavailable'));
       },
     );
   }
