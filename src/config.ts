@@ -10,8 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { DEFAULT_HISTORY, type HistoryRule, parseHistoryRules } from './broker/history-rules.js';
 
-type Kind = 'int' | 'string' | 'bool' | 'enum' | 'list';
+type Kind = 'int' | 'string' | 'bool' | 'enum' | 'list' | 'history';
 
 /** One configuration option. */
 export interface OptionSpec {
@@ -71,6 +72,8 @@ export interface Config {
   broker: 'memory' | 'redis';
   redisUrl: string;
   redisPrefix: string;
+  history: HistoryRule[];
+  historyMaxBytes: number;
 }
 
 /** Every option, in the order `--help` and the README list them. */
@@ -117,6 +120,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'broker', kind: 'enum', values: ['memory', 'redis'], doc: 'memory = this process only; redis = share rooms and presence with other processes.' },
   { key: 'redisUrl', kind: 'string', doc: 'Redis to use with broker=redis (redis://[user:pass@]host:port[/db]).' },
   { key: 'redisPrefix', kind: 'string', doc: 'Prefix of every Redis key and channel, so deployments can share a Redis.' },
+  { key: 'history', kind: 'history', doc: 'Events each room keeps for recovery, by room pattern (first match wins): `pattern/size/ttlSec,...`; size 0 = none.' },
+  { key: 'historyMaxBytes', kind: 'int', min: 0, max: 64 * 1024 * 1024 * 1024, doc: 'Bytes the in-process broker may hold in history, all rooms together (least recently published rooms lose theirs first).' },
 ];
 
 /** Built-in defaults. */
@@ -163,6 +168,8 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   broker: 'memory',
   redisUrl: 'redis://127.0.0.1:6379',
   redisPrefix: 'roomcast:',
+  history: DEFAULT_HISTORY.map((r) => ({ ...r })),
+  historyMaxBytes: 64 * 1024 * 1024,
 });
 
 /** `maxPayloadBytes` -> `--max-payload-bytes`. */
@@ -200,6 +207,14 @@ function fieldSchema(o: OptionSpec): z.ZodType {
       return z.enum(o.values as [string, ...string[]]);
     case 'list':
       return z.array(z.string().min(1));
+    case 'history':
+      return z.array(
+        z.strictObject({
+          rooms: z.string().regex(/^(\*|[A-Za-z0-9_.:@~=+-]{1,128}\*?)$/, 'a room name, a prefix ending in *, or *'),
+          size: z.number().int().min(0).max(1_000_000),
+          ttlSec: z.number().int().min(0).max(30 * 86_400),
+        }),
+      );
   }
 }
 
@@ -214,6 +229,12 @@ function fromString(o: OptionSpec, raw: string, where: string): unknown {
     }
     case 'list':
       return raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    case 'history':
+      try {
+        return parseHistoryRules(raw);
+      } catch (err) {
+        throw new ConfigError(`${where}: ${(err as Error).message}`);
+      }
     case 'bool': {
       const v = raw.trim().toLowerCase();
       if (['1', 'true', 'yes', 'on', ''].includes(v)) return true;
@@ -332,7 +353,7 @@ export function finishConfig(merged: Config): Readonly<Config> {
   if (merged.rateLimitPerSec > 0 && merged.rateLimitBurst < 1) problems.push('rateLimitBurst must be at least 1');
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   // Lists too: a shared config must not be changed through one of its arrays.
-  const frozen = Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, Array.isArray(v) ? Object.freeze([...v]) : v]));
+  const frozen = Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, Array.isArray(v) ? Object.freeze(v.map((x: unknown) => (typeof x === 'object' && x !== null ? Object.freeze({ ...x }) : x))) : v]));
   return Object.freeze(frozen) as unknown as Readonly<Config>;
 }
 
@@ -355,7 +376,7 @@ export function configFrom(overrides: Partial<Config> = {}): Readonly<Config> {
 /** The `--help` text. */
 export function usage(): string {
   const rows = OPTIONS.map((o) => {
-    const type = o.kind === 'enum' ? (o.values ?? []).join('|') : o.kind === 'bool' ? '' : o.kind === 'list' ? '<a,b,...>' : `<${o.kind}>`;
+    const type = o.kind === 'enum' ? (o.values ?? []).join('|') : o.kind === 'bool' ? '' : o.kind === 'list' ? '<a,b,...>' : o.kind === 'history' ? '<pattern/size/ttlSec,...>' : `<${o.kind}>`;
     const def = o.secret ? '' : ` (default: ${JSON.stringify(DEFAULTS[o.key])})`;
     return `  ${`${flagName(o.key)} ${type}`.padEnd(38)} ${o.doc}${def}\n  ${''.padEnd(38)} env ${envName(o.key)}`;
   });

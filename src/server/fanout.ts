@@ -7,7 +7,7 @@
  * socket); the other encoding's topic goes through `app.publish` (the sender is not in it).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { BrokerHandlers, PresenceNotice, SequencedPublication } from '../broker/broker.js';
+import type { BrokerHandlers, PresenceNotice, SequencedPublication, StreamPosition } from '../broker/broker.js';
 import { decodeEventFields, encodeEventJson, encodeEventProto, encodeServerFrame, PresenceAction, spliceEventFrame } from '../protocol/codec.js';
 import type { Connections } from './connections.js';
 import type { Rooms } from './rooms.js';
@@ -42,7 +42,7 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
       else jsonCount -= 1;
     }
     if (protoCount > 0) {
-      const frame = p.encoded === undefined ? encodeEventProto(p) : spliceEventFrame(p.encoded, p.seq);
+      const frame = p.frame ?? (p.encoded === undefined ? encodeEventProto(p) : spliceEventFrame(p.encoded, p.seq));
       if (senderWs !== undefined && sender?.encoding === 'proto') senderWs.publish(room.protoTopic, frame, true);
       else app.publish(room.protoTopic, frame, true);
       stats.bytesOut += frame.length * protoCount;
@@ -78,5 +78,14 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
     stats.presenceEvents += 1;
   };
 
-  return { deliver, presence };
+  const reset = (roomName: string, position: StreamPosition): void => {
+    const room = rooms.get(roomName);
+    if (room === undefined) return;
+    const message = { streamReset: { room: roomName, epoch: position.epoch, seq: position.seq } };
+    if (room.proto > 0) app.publish(room.protoTopic, encodeServerFrame(message, 'proto'), true);
+    if (room.json > 0) app.publish(room.jsonTopic, encodeServerFrame(message, 'json'), false);
+    stats.streamResets += 1;
+  };
+
+  return { deliver, presence, reset };
 }
