@@ -141,7 +141,7 @@ export function finishConfig(merged: Config): Readonly<Config> {
   const frozen: Config = { ...merged };
   for (const o of OPTIONS) {
     const v = frozen[o.key];
-    if (Array.isArray(v)) Object.assign(frozen, { [o.key]: Object.freeze([...v]) });
+    if (Array.isArray(v)) Object.assign(frozen, { [o.key]: Object.freeze(v.map((x: unknown) => (typeof x === 'object' && x !== null ? Object.freeze({ ...x }) : x))) });
   }
   return Object.freeze(frozen);
 }

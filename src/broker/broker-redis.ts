@@ -17,7 +17,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { encodeProto } from '../protocol/codec.js';
-import type { Broker, BrokerHandlers, PresenceNotice, Publication } from './broker.js';
+import type { Broker, BrokerHandlers, HistoryRead, PresenceNotice, Publication, StreamPosition } from './broker.js';
 import { closeRedis, connectRedis } from './redis-connection.js';
 
 /** How to reach Redis. */
@@ -154,11 +154,17 @@ class RedisBroker implements Broker {
    * The room's last sequence number, once this process's subscription to it is in place: the
    * join reply comes after it, so a publish sent after the reply cannot miss this process.
    */
-  async lastSeq(room: string): Promise<number> {
+  async stream(room: string): Promise<StreamPosition> {
     const commands = this.commands;
     if (commands === undefined) throw new Error('the Redis broker is not started');
     await (this.subscriptions.get(room) ?? (this.open.has(room) ? this.subscribe(room) : undefined));
-    return Number((await commands.get(this.seqKey(room))) ?? 0);
+    // TODO(issue 9): epochs and history in Redis; until then one unnamed epoch.
+    return { epoch: '', seq: Number((await commands.get(this.seqKey(room))) ?? 0) };
+  }
+
+  async history(room: string): Promise<HistoryRead> {
+    const { seq, epoch } = await this.stream(room);
+    return { epoch, seq, events: [], complete: false, miss: 'too_old' };
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean> {

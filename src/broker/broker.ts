@@ -30,9 +30,64 @@ export interface Publication {
   excludeSelf: boolean;
 }
 
+/**
+ * A position in a room's event stream: the last event seen. `epoch` names one life of the room's
+ * sequence (it changes whenever the sequence cannot continue); `seq` never restarts under the
+ * same epoch.
+ */
+export interface StreamPosition {
+  epoch: string;
+  seq: number;
+}
+
+/** One stored event, ready to send. */
+export interface StoredEvent {
+  seq: number;
+  /** The complete protobuf frame a member receives (ServerMessage{event}, with seq); owned. */
+  frame: Uint8Array;
+  /** The publishing connection ('' for server-side publishes). */
+  connId: string;
+  /** Published with exclude_self: never replayed to its publisher. */
+  excludeSelf: boolean;
+}
+
+/** What to read from a room's history. */
+export interface HistoryQuery {
+  /** The events after this position (oldest first); without it, the newest `limit`. */
+  since?: StreamPosition | undefined;
+  /** At most this many events. */
+  limit: number;
+  /** Without `since`: newest first instead of oldest first. */
+  reverse: boolean;
+}
+
+/** Why a read from `since` could not return every event after it. */
+export type HistoryMiss = 'epoch_changed' | 'too_old';
+
+/** The answer to a history read. */
+export interface HistoryRead {
+  /** The room's current position. */
+  epoch: string;
+  seq: number;
+  /**
+   * With `since`: the events after since.seq, oldest first (all of them when `complete`, else up
+   * to `limit`). Without: the newest `limit`, in the order asked for.
+   */
+  events: StoredEvent[];
+  /** `since` was given and every event after it is in `events`. */
+  complete: boolean;
+  /** Why not complete (when `since` was given). */
+  miss?: HistoryMiss | undefined;
+}
+
 /** An event with its room sequence number, as delivered to each process. */
 export interface SequencedPublication extends Publication {
   seq: number;
+  /**
+   * The complete protobuf frame (ServerMessage{event} with seq), when the broker already made it
+   * (to store it): the fan-out sends these bytes instead of encoding again.
+   */
+  frame?: Uint8Array | undefined;
   /**
    * The event as protobuf (roomcast.v1.Event without seq), when it was encoded in another
    * process. The fan-out then frames these bytes for protobuf members instead of encoding
@@ -59,6 +114,11 @@ export interface BrokerHandlers {
   deliver: Deliver;
   /** Fans a presence notice out to this process's members. */
   presence(notice: PresenceNotice): void;
+  /**
+   * The room's stream was reset under this process's members (a new epoch: events may have been
+   * lost); `position` is where the new stream stands (its next event has seq + 1).
+   */
+  reset(room: string, position: StreamPosition): void;
 }
 
 /** The sequence number given to a publication; 0 when no process had the room open. */
@@ -81,8 +141,14 @@ export interface Broker {
   roomOpened(room: string): void;
   /** This process has no members left in `room`; its state may go. */
   roomClosed(room: string): void;
-  /** The last sequence number given in `room` (0 if none). */
-  lastSeq(room: string): number | Promise<number>;
+  /**
+   * The room's current position; creates the stream (a new epoch) if it has none. A broker that
+   * listens over the network resolves once this process's subscription to the room is in place,
+   * so a publish made after the answer cannot miss this process.
+   */
+  stream(room: string): StreamPosition | Promise<StreamPosition>;
+  /** Stored events of a room (see {@link HistoryRead}). */
+  history(room: string, query: HistoryQuery): HistoryRead | Promise<HistoryRead>;
   /**
    * Claims `key` for `ttlMs` among all processes: true for the first claim, false while it
    * holds. Lets periodic server-side work (the ticker) run once per room, not once per process.

@@ -5,6 +5,7 @@
  * and one in {@link KINDS}; the option table and everything derived from it follow.
  */
 import { z } from 'zod';
+import { type HistoryRule, parseHistoryRules } from '../broker/history-rules.js';
 
 /** The TypeScript type of each kind's value (an enum's is narrowed to its values in options.ts). */
 export interface KindValues {
@@ -13,6 +14,7 @@ export interface KindValues {
   bool: boolean;
   enum: string;
   list: string[];
+  history: HistoryRule[];
 }
 
 /** A kind of option value. */
@@ -81,5 +83,23 @@ export const KINDS: { readonly [K in Kind]: KindImpl<K> } = {
         .map((x) => x.trim())
         .filter((x) => x !== ''),
     placeholder: () => '<a,b,...>',
+  },
+  history: {
+    schema: () =>
+      z.array(
+        z.strictObject({
+          rooms: z.string().regex(/^(\*|[A-Za-z0-9_.:@~=+-]{1,128}\*?)$/, 'a room name, a prefix ending in *, or *'),
+          size: z.number().int().min(0).max(1_000_000),
+          ttlSec: z.number().int().min(0).max(30 * 86_400),
+        }),
+      ),
+    fromString(raw, where) {
+      try {
+        return parseHistoryRules(raw);
+      } catch (err) {
+        throw new ConfigError(`${where}: ${(err as Error).message}`);
+      }
+    },
+    placeholder: () => '<pattern/size/ttlSec,...>',
   },
 };

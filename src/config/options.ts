@@ -3,6 +3,7 @@
  * `Config` type, `DEFAULTS`, `OPTIONS`, the flag and environment names, validation, `--help` and
  * the README's table (a test checks it) all come from {@link TABLE}. A new option is one entry.
  */
+import { DEFAULT_HISTORY } from '../broker/history-rules.js';
 import type { Kind, KindParams, KindValues } from './kinds.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -60,6 +61,8 @@ export const TABLE = {
   broker: { kind: 'enum', default: 'memory', values: ['memory', 'redis'], doc: 'memory = this process only; redis = share rooms and presence with other processes.' },
   redisUrl: { kind: 'string', default: 'redis://127.0.0.1:6379', doc: 'Redis to use with broker=redis (redis://[user:pass@]host:port[/db]).' },
   redisPrefix: { kind: 'string', default: 'roomcast:', doc: 'Prefix of every Redis key and channel, so deployments can share a Redis.' },
+  history: { kind: 'history', default: DEFAULT_HISTORY, doc: 'Events each room keeps for recovery, by room pattern (first match wins): `pattern/size/ttlSec,...`; size 0 = none.' },
+  historyMaxBytes: { kind: 'int', default: 64 * 1024 * 1024, min: 0, max: 64 * 1024 * 1024 * 1024, doc: 'Bytes the in-process broker may hold in history, all rooms together (least recently published rooms lose theirs first).' },
 } as const satisfies Record<string, OptionDef>;
 
 type Table = typeof TABLE;
@@ -87,12 +90,17 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze(
   }),
 );
 
+/** A list item as a Config holds it: objects (e.g. history rules) copied, not shared with the table. */
+function copyItem(x: unknown): unknown {
+  return typeof x === 'object' && x !== null ? { ...x } : x;
+}
+
 function defaults(): Config {
   const out: Partial<Record<keyof Config, unknown>> = {};
   for (const key of Object.keys(TABLE) as Array<keyof Config>) {
     const d: unknown = TABLE[key].default;
     // Lists are copied: the table's are read-only literals, a Config's are plain arrays.
-    out[key] = Array.isArray(d) ? [...(d as unknown[])] : d;
+    out[key] = Array.isArray(d) ? (d as unknown[]).map(copyItem) : d;
   }
   // Every key of the table was set above, each to its row's default.
   return out as Config;

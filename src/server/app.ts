@@ -7,6 +7,7 @@ import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSock
 import type { Broker, BrokerHandlers } from '../broker/broker.js';
 import { createMemoryBroker } from '../broker/broker-memory.js';
 import { createRedisBroker } from '../broker/broker-redis.js';
+import { HistoryRules } from '../broker/history-rules.js';
 import type { PresenceStore } from '../broker/presence.js';
 import { createMemoryPresence } from '../broker/presence-memory.js';
 import { createRedisPresence } from '../broker/presence-redis.js';
@@ -80,7 +81,8 @@ function createApp(config: Readonly<Config>): TemplatedApp {
 export function createContext(config: Readonly<Config>, app: TemplatedApp, deps: ServerDeps): { ctx: ServerContext; handlers: BrokerHandlers } {
   const log = deps.log;
   const shared = config.broker === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, log } : undefined;
-  const broker = deps.broker ?? (shared ? createRedisBroker(shared) : createMemoryBroker());
+  const history = new HistoryRules(config.history);
+  const broker = deps.broker ?? (shared ? createRedisBroker(shared) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
   const presence = deps.presence ?? (shared ? createRedisPresence(shared) : createMemoryPresence());
   const conns = new Connections();
   const stats = createStats();

@@ -171,7 +171,7 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
           throw new ProtocolError(ErrorCode.ERROR_CODE_TOO_MANY_ROOMS, `already in ${conn.rooms.size} rooms, the most one connection may join`);
         }
       }
-      replyWhen(ctx, conn, cmd, joinRoom(ctx, conn, room), (seq) => ({ join: { room, seq } }));
+      replyWhen(ctx, conn, cmd, joinRoom(ctx, conn, room), (pos) => ({ join: { room, seq: pos.seq, epoch: pos.epoch } }));
       return;
     }
     case 'leave': {

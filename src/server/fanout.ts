@@ -7,7 +7,7 @@
  * socket); the other encoding's topic goes through `app.publish` (the sender is not in it).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { BrokerHandlers, PresenceNotice, SequencedPublication } from '../broker/broker.js';
+import type { BrokerHandlers, PresenceNotice, SequencedPublication, StreamPosition } from '../broker/broker.js';
 import { encodeJson, encodeServerFrameProto } from '../protocol/codec.js';
 import { decodeEventFields, encodeEventJson, encodeEventProto, spliceEventFrame } from '../protocol/events.js';
 import { PresenceAction } from '../protocol/types.js';
@@ -44,7 +44,7 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
       else jsonCount -= 1;
     }
     if (protoCount > 0) {
-      const frame = p.encoded === undefined ? encodeEventProto(p) : spliceEventFrame(p.encoded, p.seq);
+      const frame = p.frame ?? (p.encoded === undefined ? encodeEventProto(p) : spliceEventFrame(p.encoded, p.seq));
       if (senderWs !== undefined && sender?.encoding === 'proto') senderWs.publish(room.protoTopic, frame, true);
       else app.publish(room.protoTopic, frame, true);
       stats.bytesOut += frame.length * protoCount;
@@ -80,5 +80,14 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
     stats.presenceEvents += 1;
   };
 
-  return { deliver, presence };
+  const reset = (roomName: string, position: StreamPosition): void => {
+    const room = rooms.get(roomName);
+    if (room === undefined) return;
+    const message = { streamReset: { room: roomName, epoch: position.epoch, seq: position.seq } };
+    if (room.proto > 0) app.publish(room.protoTopic, encodeServerFrameProto(message), true);
+    if (room.json > 0) app.publish(room.jsonTopic, encodeJson('ServerMessage', message), false);
+    stats.streamResets += 1;
+  };
+
+  return { deliver, presence, reset };
 }

@@ -3,16 +3,17 @@
  * store, and join/leave events in rooms that have them. Used by commands, by the URL room on
  * open, by the admin API, and on close.
  */
+import type { StreamPosition } from '../broker/broker.js';
 import type { Conn } from './connections.js';
 import type { ServerContext } from './context.js';
 import { topicFor } from './rooms.js';
 
 /**
- * Puts `conn` in `room` (already validated and allowed). Returns the room's last sequence
- * number. If the broker cannot give it (Redis away), the join is undone: the caller reports an
- * error, and a client told "failed" must not be left in the room receiving events.
+ * Puts `conn` in `room` (already validated and allowed). Returns the room's stream position. If
+ * the broker cannot give it (Redis away), the join is undone: the caller reports an error, and a
+ * client told "failed" must not be left in the room receiving events.
  */
-export function joinRoom(ctx: ServerContext, conn: Conn, room: string): number | Promise<number> {
+export function joinRoom(ctx: ServerContext, conn: Conn, room: string): StreamPosition | Promise<StreamPosition> {
   const ws = conn.ws;
   const added = ws !== undefined && !conn.rooms.has(room);
   if (added) {
@@ -22,7 +23,7 @@ export function joinRoom(ctx: ServerContext, conn: Conn, room: string): number |
     ctx.presence.add(room, conn.id, userId);
     if (ctx.presenceRooms.matches(room)) ctx.broker.announce({ room, action: 'join', userId, connId: conn.id });
   }
-  const seq = ctx.broker.lastSeq(room);
+  const seq = ctx.broker.stream(room);
   if (added && seq instanceof Promise) {
     seq.catch(() => {
       if (!conn.closed) leaveRoom(ctx, conn, room);

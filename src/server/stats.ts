@@ -43,6 +43,8 @@ export interface Stats {
   fanoutSum: number;
   /** Times a connection was found over maxBackpressure under the `drop` policy. */
   slowConsumerEpisodes: number;
+  /** StreamReset notices fanned out (a room's stream changed epoch under its members). */
+  streamResets: number;
 }
 
 /** Upper bounds of the fan-out histogram's buckets (recipients per publication). */
@@ -74,6 +76,7 @@ export function createStats(): Stats {
     fanoutCounts: new Array<number>(FANOUT_BUCKETS.length + 1).fill(0),
     fanoutSum: 0,
     slowConsumerEpisodes: 0,
+    streamResets: 0,
   };
 }
 

@@ -48,12 +48,23 @@ describe('POST /api/rooms/:room/publish', () => {
     c.close();
   });
 
-  it('answers seq 0 for a room with no members, delivering nothing', async () => {
+  it('stores a publish to a room with history but no members (it gets a seq)', async () => {
     const res = await httpRequest(srv.http, 'POST', '/api/rooms/empty-room/publish', { body: '{"text":"anyone?"}', headers: auth });
     assert.equal(res.status, 200);
-    // proto3 JSON leaves out fields that hold their default: seq 0 is absent.
-    assert.deepEqual(res.json(), { room: 'empty-room' });
-    assert.equal(decodeJson('PublishReply', res.body).seq, 0);
+    assert.deepEqual(res.json(), { room: 'empty-room', seq: '1' });
+  });
+
+  it('answers seq 0 for a room with no members and no history, delivering nothing', async () => {
+    const bare = await startServer({ apiKey: KEY, history: [] });
+    try {
+      const res = await httpRequest(bare.http, 'POST', '/api/rooms/empty-room/publish', { body: '{"text":"anyone?"}', headers: auth });
+      assert.equal(res.status, 200);
+      // proto3 JSON leaves out fields that hold their default: seq 0 is absent.
+      assert.deepEqual(res.json(), { room: 'empty-room' });
+      assert.equal(decodeJson('PublishReply', res.body).seq, 0);
+    } finally {
+      await bare.close();
+    }
   });
 
   it('refuses requests without the API key, or with a wrong one (401)', async () => {

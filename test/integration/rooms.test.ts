@@ -15,17 +15,17 @@ after(async () => {
   await srv.close();
 });
 
-async function roomList(): Promise<Array<{ name: string; members: number }>> {
-  const res = await httpRequest(srv.http, 'GET', '/api/rooms');
+async function roomList(server: TestServer = srv): Promise<Array<{ name: string; members: number }>> {
+  const res = await httpRequest(server.http, 'GET', '/api/rooms');
   assert.equal(res.status, 200);
   return (res.json() as { rooms: Array<{ name: string; members: number }> }).rooms;
 }
 
-async function waitForRooms(pred: (rooms: Array<{ name: string; members: number }>) => boolean, what: string): Promise<void> {
+async function waitForRooms(pred: (rooms: Array<{ name: string; members: number }>) => boolean, what: string, server: TestServer = srv): Promise<void> {
   const deadline = Date.now() + 3000;
   let last: unknown;
   while (Date.now() < deadline) {
-    const rooms = await roomList();
+    const rooms = await roomList(server);
     if (pred(rooms)) return;
     last = rooms;
     await sleep(10);
@@ -36,7 +36,9 @@ async function waitForRooms(pred: (rooms: Array<{ name: string; members: number 
 describe('joining and leaving', () => {
   it('joins the room in the URL path on connect, and reports its sequence number', async () => {
     const c = await TestClient.connect(srv.url('/rooms/url-room'), 'json');
-    assert.deepEqual(c.received[0]?.welcome?.rooms, [{ room: 'url-room', seq: 0 }]);
+    const joined = c.received[0]?.welcome?.rooms ?? [];
+    assert.deepEqual(joined.map((r) => ({ room: r.room, seq: r.seq })), [{ room: 'url-room', seq: 0 }]);
+    assert.match(String(joined[0]?.epoch), /^[0-9a-f]{16}$/, 'the room stream\'s epoch');
     await waitForRooms((rooms) => rooms.some((r) => r.name === 'url-room' && r.members === 1), 'url-room should have 1 member');
     c.close();
     await waitForRooms((rooms) => !rooms.some((r) => r.name === 'url-room'), 'url-room should be gone after its only member left');
@@ -51,7 +53,8 @@ describe('joining and leaving', () => {
   it('joins and leaves more rooms by command; join is idempotent; leaving a room you are not in is an error', async () => {
     const c = await TestClient.connect(srv.url(), 'proto');
     const j1 = await c.request({ join: { room: 'cmd-a' } });
-    assert.deepEqual(j1.join, { room: 'cmd-a', seq: 0 });
+    assert.deepEqual({ room: j1.join?.room, seq: j1.join?.seq }, { room: 'cmd-a', seq: 0 });
+    assert.match(String(j1.join?.epoch), /^[0-9a-f]{16}$/);
     await c.request({ join: { room: 'cmd-b' } });
     const again = await c.request({ join: { room: 'cmd-a' } });
     assert.equal(again.join?.room, 'cmd-a');
@@ -143,17 +146,37 @@ describe('publishing', () => {
     c.close();
   });
 
-  it('sequence numbers start over when a room empties and fills again', async () => {
-    const a = await TestClient.connect(srv.url('/rooms/again'), 'proto');
+  it('with history (the default) sequence numbers continue in the same epoch when a room empties and fills again', async () => {
+    const a = await TestClient.connect(srv.url('/rooms/kept'), 'proto');
+    await a.request({ publish: { room: 'kept', text: '1' } });
+    await a.request({ publish: { room: 'kept', text: '2' } });
+    const epoch = a.received[0]?.welcome?.rooms?.[0]?.epoch;
+    a.close();
+    await a.closed;
+    await waitForRooms((rooms) => !rooms.some((r) => r.name === 'kept'), 'room gone');
+    const b = await TestClient.connect(srv.url('/rooms/kept'), 'proto');
+    assert.equal(b.received[0]?.welcome?.rooms?.[0]?.seq, 2);
+    assert.equal(b.received[0]?.welcome?.rooms?.[0]?.epoch, epoch);
+    const r = await b.request({ publish: { room: 'kept', text: '3' } });
+    assert.equal(r.publish?.seq, 3);
+    b.close();
+  });
+
+  it('without history sequence numbers start over, in a new epoch, when a room empties and fills again', async () => {
+    const bare = await startServer({ history: [] });
+    const a = await TestClient.connect(bare.url('/rooms/again'), 'proto');
     await a.request({ publish: { room: 'again', text: '1' } });
     await a.request({ publish: { room: 'again', text: '2' } });
     a.close();
     await a.closed;
-    await waitForRooms((rooms) => !rooms.some((r) => r.name === 'again'), 'room gone');
-    const b = await TestClient.connect(srv.url('/rooms/again'), 'proto');
+    await waitForRooms((rooms) => !rooms.some((r) => r.name === 'again'), 'room gone', bare);
+    const epoch = a.received[0]?.welcome?.rooms?.[0]?.epoch;
+    const b = await TestClient.connect(bare.url('/rooms/again'), 'proto');
     assert.equal(b.received[0]?.welcome?.rooms?.[0]?.seq, 0);
+    assert.notEqual(b.received[0]?.welcome?.rooms?.[0]?.epoch, epoch, 'a new epoch');
     const r = await b.request({ publish: { room: 'again', text: '1' } });
     assert.equal(r.publish?.seq, 1);
     b.close();
+    await bare.close();
   });
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SequencedPublication } from '../../src/broker/broker.js';
 import { createMemoryBroker } from '../../src/broker/broker-memory.js';
+import { HistoryRules } from '../../src/broker/history-rules.js';
 import { Rooms, topicFor } from '../../src/server/rooms.js';
 
 describe('Rooms', () => {
@@ -47,10 +48,10 @@ describe('Rooms', () => {
 });
 
 describe('memory broker', () => {
-  it('sequences per room, delivers synchronously, and forgets closed rooms', async () => {
-    const b = createMemoryBroker();
+  it('without history: sequences per room, delivers synchronously, and forgets closed rooms (a new epoch)', async () => {
+    const b = createMemoryBroker({ history: new HistoryRules([]) });
     const got: SequencedPublication[] = [];
-    await b.start({ deliver: (p) => got.push(p), presence: () => {} });
+    await b.start({ deliver: (p) => got.push(p), presence: () => {}, reset: () => {} });
     const pub = (room: string) => b.publish({ room, timeUs: 1, text: 't', connId: '', userId: '', excludeSelf: false });
     assert.equal(pub('a'), 0, 'no one has the room open');
     assert.equal(got.length, 0);
@@ -58,10 +59,15 @@ describe('memory broker', () => {
     b.roomOpened('b');
     assert.deepEqual([pub('a'), pub('a'), pub('b'), pub('a')], [1, 2, 1, 3]);
     assert.deepEqual(got.map((p) => `${p.room}${p.seq}`), ['a1', 'a2', 'b1', 'a3']);
-    assert.equal(b.lastSeq('a'), 3);
+    const before = b.stream('a');
+    assert.ok(!(before instanceof Promise));
+    assert.equal(before.seq, 3);
     b.roomClosed('a');
-    assert.equal(b.lastSeq('a'), 0);
     b.roomOpened('a');
+    const after = b.stream('a');
+    assert.ok(!(after instanceof Promise));
+    assert.equal(after.seq, 0);
+    assert.notEqual(after.epoch, before.epoch, 'a stream that starts over has a new epoch');
     assert.equal(pub('a'), 1, 'starts over');
     await b.close();
     assert.equal(pub('b'), 0, 'closed: delivers nothing');

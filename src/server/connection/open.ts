@@ -54,7 +54,7 @@ function welcome(ctx: ServerContext, conn: Conn, verified?: Identity): void {
   const identity = verified ?? conn.identity;
   if (identity === undefined) armAuthDeadline(ctx, conn);
   else applyIdentity(ctx, conn, identity);
-  const message = (rooms: Array<{ room: string; seq: number }>): ServerMessage => ({
+  const message = (rooms: Array<{ room: string; seq: number; epoch: string }>): ServerMessage => ({
     welcome: { connId: conn.id, rooms, maxPayloadBytes: ctx.config.maxPayloadBytes, userId: identity?.userId ?? '', authRequired: identity === undefined },
   });
   const room = conn.urlRoom;
@@ -66,11 +66,11 @@ function welcome(ctx: ServerContext, conn: Conn, verified?: Identity): void {
     closeConn(ctx, conn, 'policy', `may not join room "${room}"`);
     return;
   }
-  const seq = joinRoom(ctx, conn, room);
-  if (typeof seq === 'number') send(conn, message([{ room, seq }]));
+  const pos = joinRoom(ctx, conn, room);
+  if (!(pos instanceof Promise)) send(conn, message([{ room, seq: pos.seq, epoch: pos.epoch }]));
   else {
-    seq.then(
-      (s) => sendLater(conn, message([{ room, seq: s }])),
+    pos.then(
+      (p) => sendLater(conn, message([{ room, seq: p.seq, epoch: p.epoch }])),
       (err: unknown) => {
         ctx.log.error({ err, conn: conn.id }, 'broker failed on join');
         if (!conn.closed) conn.ws?.cork(() => closeConn(ctx, conn, 'internal', 'broker unavailable'));
