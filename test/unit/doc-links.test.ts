@@ -14,7 +14,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The Markdown pages: top-level *.md and docs/*.md. */
 function pages(): string[] {
   const top = readdirSync(ROOT).filter((f) => f.endsWith('.md'));
-  const docs = existsSync(join(ROOT, 'docs')) ? readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f)) : [];
+  const docs = existsSync(join(ROOT, 'docs'))
+    ? readdirSync(join(ROOT, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => join('docs', f))
+    : [];
   return [...top, ...docs].map((f) => join(ROOT, f));
 }
 
