@@ -12,7 +12,7 @@ import protobuf from 'protobufjs/minimal.js';
 import { roomcast } from '../gen/roomcast.js';
 import { encodeBase64 } from './base64.js';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { JsonShapeError, type ReadOptions, readProto3Json, writeProto3Json } from './json.js';
+import { JsonShapeError, oneofMembers, type ReadOptions, readProto3Json, writeProto3Json } from './json.js';
 
 const v1 = roomcast.v1;
 
@@ -23,6 +23,11 @@ export type Encoding = 'proto' | 'json';
 export const PresenceAction = v1.PresenceAction;
 /** A presence event action. */
 export type PresenceAction = roomcast.v1.PresenceAction;
+
+/** Outcomes of a join with `since` (proto enum roomcast.v1.RecoveryResult). */
+export const RecoveryResult = v1.RecoveryResult;
+/** An outcome of a join with `since`. */
+export type RecoveryResult = roomcast.v1.RecoveryResult;
 
 /** WebSocket subprotocol names, one per encoding. */
 export const SUBPROTOCOLS: Readonly<Record<Encoding, string>> = Object.freeze({
@@ -58,6 +63,8 @@ export type AffectedReply = roomcast.v1.AffectedReply.$Properties;
 export type PresenceReply = roomcast.v1.PresenceReply.$Properties;
 /** Connection and user counts of a room (command reply and HTTP). */
 export type PresenceStatsReply = roomcast.v1.PresenceStatsReply.$Properties;
+/** Stored events of a room (command reply and HTTP). */
+export type HistoryReply = roomcast.v1.HistoryReply.$Properties;
 
 /** Message types that travel on their own (frames and HTTP bodies). */
 const TYPES = {
@@ -74,11 +81,13 @@ const TYPES = {
   AffectedReply: v1.AffectedReply,
   PresenceReply: v1.PresenceReply,
   PresenceStatsReply: v1.PresenceStatsReply,
+  HistoryReply: v1.HistoryReply,
 } as const;
 /** The name of a message type that can be encoded or decoded on its own. */
 export type TypeName = keyof typeof TYPES;
 
-const COMMANDS: ReadonlySet<string> = new Set<CommandName>(['echo', 'join', 'leave', 'publish', 'close', 'connect', 'refresh', 'presence', 'presenceStats']);
+// Every member of ClientMessage's `command` oneof, read from the descriptor, so a new command needs no edit here.
+const COMMANDS: ReadonlySet<string> = new Set(oneofMembers('ClientMessage', 'command'));
 
 /** A decoded client frame. `command` is undefined when the frame held no command we know. */
 export interface DecodedCommand {
@@ -288,6 +297,36 @@ export function decodeEventFields(eventWithoutSeq: Uint8Array, seq: number): Eve
     data: e.data ?? undefined,
     connId: e.connId,
     userId: e.userId,
+  };
+}
+
+/** A 64-bit integer as protobufjs hands it out (number, or Long when long.js is present) as a number. */
+export function longToNumber(v: number | { toNumber(): number } | string | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return Number(v);
+  return v.toNumber();
+}
+
+/** The Event inside a complete event frame, as a plain message (for replies that list events). */
+export function eventOfFrame(frame: Uint8Array): EventMessage {
+  const e = v1.ServerMessage.decode(frame).event;
+  if (e === null || e === undefined) throw new Error('not an event frame');
+  return e;
+}
+
+/** The fields of a complete event frame (`ServerMessage{event}` as protobuf, e.g. a stored one). */
+export function decodeEventFrame(frame: Uint8Array): EventFields {
+  const e = v1.ServerMessage.decode(frame).event;
+  if (e === null || e === undefined) throw new Error('not an event frame');
+  return {
+    room: e.room ?? '',
+    seq: longToNumber(e.seq),
+    timeUs: longToNumber(e.timeUs),
+    text: e.text ?? undefined,
+    data: e.data ?? undefined,
+    connId: e.connId ?? '',
+    userId: e.userId ?? '',
   };
 }
 

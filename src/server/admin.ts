@@ -12,7 +12,7 @@ import { checkRoomName } from '../protocol/limits.js';
 import { closeConn, type ServerContext } from './context.js';
 import { handler, methodNotAllowed } from './http-handler.js';
 import { leaveRoom } from './membership.js';
-import { send } from './session.js';
+import { send } from './send.js';
 
 function userParam(raw: string | undefined): string {
   if (raw === undefined || raw === '' || raw.length > 256) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'user id is missing or too long');

@@ -27,6 +27,7 @@ import { createMetrics, registerMetricsRoute } from './metrics.js';
 import { onOpen } from './open.js';
 import { defaultPageDir, registerPageRoutes } from './page.js';
 import { RoomPatterns } from './permissions.js';
+import { Recoveries } from './recoveries.js';
 import { Rooms } from './rooms.js';
 import { onMessage } from './session.js';
 import { checkSlowConsumers } from './slow-consumers.js';
@@ -92,8 +93,9 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
     closed: (room) => broker.roomClosed(room),
   });
   const auth = createAuthenticator(config);
-  const ctx: ServerContext = { config, log, app, broker, presence, auth, rooms, conns, stats, presenceRooms: new RoomPatterns(config.presenceEvents) };
-  return { ctx, handlers: createFanout(app, rooms, conns, stats) };
+  const recoveries = new Recoveries();
+  const ctx: ServerContext = { config, log, app, broker, presence, auth, rooms, conns, stats, presenceRooms: new RoomPatterns(config.presenceEvents), recoveries };
+  return { ctx, handlers: createFanout(app, rooms, conns, stats, recoveries) };
 }
 
 /**

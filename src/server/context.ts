@@ -10,6 +10,7 @@ import type { Authenticator } from './auth.js';
 import type { Conn } from './connections.js';
 import type { Connections } from './connections.js';
 import type { RoomPatterns } from './permissions.js';
+import type { Recoveries } from './recoveries.js';
 import type { Rooms } from './rooms.js';
 import type { CloseReason, Stats } from './stats.js';
 
@@ -26,6 +27,8 @@ export interface ServerContext {
   readonly stats: Stats;
   /** Rooms whose members get join/leave events. */
   readonly presenceRooms: RoomPatterns;
+  /** Connections recovering into rooms: live events for them wait here (see recovery.ts). */
+  readonly recoveries: Recoveries;
 }
 
 /** Now, in microseconds since the Unix epoch (sub-millisecond from the monotonic clock). */

@@ -10,7 +10,7 @@ import { closeConn, type ServerContext } from './context.js';
 import { applyIdentity, armAuthDeadline, countAuthFailure } from './identity.js';
 import { joinRoom } from './membership.js';
 import { canJoin, type Identity } from './permissions.js';
-import { send, sendLater } from './session.js';
+import { send, sendLater } from './send.js';
 import { checkLimits, refusalFor } from './upgrade.js';
 
 /** The uWS open handler. */

@@ -4,27 +4,17 @@
  * abuse (garbage, flooding) closes the connection.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import { type ClientMessage, type DecodedCommand, decodeClientFrame, encodeServerFrame, readRequestId, type ServerMessage } from '../protocol/codec.js';
+import { type ClientMessage, type DecodedCommand, decodeClientFrame, longToNumber, readRequestId, type ServerMessage } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
 import type { Conn } from './connections.js';
 import { closeConn, nowUs, type ServerContext } from './context.js';
 import { connect, refresh } from './identity.js';
+import { readHistory } from './history.js';
 import { joinRoom, leaveRoom } from './membership.js';
+import { recoverJoin } from './recovery.js';
+import { send, sendLater } from './send.js';
 import { canJoin, canPublish, type Identity } from './permissions.js';
-
-/** Sends one message on an open connection (inside a uWS callback, where sockets are corked). */
-export function send(conn: Conn, message: ServerMessage): void {
-  if (conn.closed || conn.ws === undefined) return;
-  conn.ws.send(encodeServerFrame(message, conn.encoding), conn.encoding === 'proto');
-}
-
-/** Sends from outside a uWS callback (after a promise): corks so the frame goes out in one write. */
-export function sendLater(conn: Conn, message: ServerMessage): void {
-  const ws = conn.ws;
-  if (conn.closed || ws === undefined) return;
-  ws.cork(() => send(conn, message));
-}
 
 /** Sends an Error reply for request `id` (0: not tied to a request), counting it. */
 function sendError(ctx: ServerContext, conn: Conn, id: number, code: ErrorCode, message: string, later = false): void {
@@ -180,7 +170,22 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
           throw new ProtocolError(ErrorCode.ERROR_CODE_TOO_MANY_ROOMS, `already in ${conn.rooms.size} rooms, the most one connection may join`);
         }
       }
+      const since = m.join?.since;
+      if (since != null && !conn.rooms.has(room)) {
+        const position = { epoch: since.epoch ?? '', seq: longToNumber(since.seq) };
+        replyWhen(ctx, conn, cmd, recoverJoin(ctx, conn, room, position, m.join?.previousConnId ?? ''), (o) => ({ join: { room, ...o } }));
+        return;
+      }
       replyWhen(ctx, conn, cmd, joinRoom(ctx, conn, room), (pos) => ({ join: { room, seq: pos.seq, epoch: pos.epoch } }));
+      return;
+    }
+    case 'history': {
+      const h = m.history ?? {};
+      const identity = who(conn);
+      const room = checkRoomName(h.room);
+      if (!conn.rooms.has(room) && !canJoin(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not read room "${room}"`);
+      const since = h.since != null ? { epoch: h.since.epoch ?? '', seq: longToNumber(h.since.seq) } : undefined;
+      replyWhen(ctx, conn, cmd, readHistory(ctx, room, { since, limit: h.limit ?? 0, reverse: h.reverse === true }, conn.id), (reply) => ({ history: reply }));
       return;
     }
     case 'leave': {

@@ -57,6 +57,10 @@ export interface Stats {
   slowConsumerEpisodes: number;
   /** StreamReset notices fanned out (a room's stream changed epoch under its members). */
   streamResets: number;
+  /** Joins with `since`, by RecoveryResult value. */
+  recoveries: number[];
+  /** Events replayed by recovering joins. */
+  replayedEvents: number;
 }
 
 /** Upper bounds of the fan-out histogram's buckets (recipients per publication). */
@@ -101,5 +105,7 @@ export function createStats(): Stats {
     fanoutSum: 0,
     slowConsumerEpisodes: 0,
     streamResets: 0,
+    recoveries: [],
+    replayedEvents: 0,
   };
 }
