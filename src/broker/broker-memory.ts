@@ -88,14 +88,8 @@ class MemoryBroker implements Broker {
     this.now = options.now ?? Date.now;
   }
 
-  /** Bytes held by every stream. */
-  get bytes(): number {
-    return this.totalBytes;
-  }
-
-  /** Streams held. */
-  get streamCount(): number {
-    return this.streams.size;
+  usage(): { streams: number; bytes: number } {
+    return { streams: this.streams.size, bytes: this.totalBytes };
   }
 
   async start(handlers: BrokerHandlers): Promise<void> {
@@ -129,7 +123,8 @@ class MemoryBroker implements Broker {
     const sequenced = p as SequencedPublication;
     sequenced.seq = seq;
     if (s.policy.size > 0) {
-      const frame = encodeEventProto(sequenced).slice();
+      // A copy: the encoder hands out a view into a buffer it reuses (and Buffer#slice would not copy).
+      const frame = new Uint8Array(encodeEventProto(sequenced));
       sequenced.frame = frame;
       this.store(s, { seq, frame, connId: p.connId, excludeSelf: p.excludeSelf, timeMs: this.now() });
     } else {
@@ -273,6 +268,6 @@ class MemoryBroker implements Broker {
 }
 
 /** Creates the in-process broker. */
-export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker & { readonly bytes: number; readonly streamCount: number } {
+export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   return new MemoryBroker(options);
 }

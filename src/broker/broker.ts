@@ -156,4 +156,6 @@ export interface Broker {
   claim(key: string, ttlMs: number): boolean | Promise<boolean>;
   /** Stops delivering and releases connections. */
   close(): Promise<void>;
+  /** What this process holds for room streams, for brokers that keep them in memory. */
+  usage?(): { streams: number; bytes: number };
 }

@@ -5,13 +5,15 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import { roomcast } from '../gen/roomcast.js';
+import { oneofMembers } from './descriptors.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { JsonShapeError, readProto3Json } from './json-read.js';
 import type { ClientMessage, CommandName } from './types.js';
 
 const v1 = roomcast.v1;
 
-const COMMANDS: ReadonlySet<string> = new Set<CommandName>(['echo', 'join', 'leave', 'publish', 'close', 'connect', 'refresh', 'presence', 'presenceStats']);
+// Every member of ClientMessage's `command` oneof, read from the descriptor, so a new command needs no edit here.
+const COMMANDS: ReadonlySet<string> = new Set(oneofMembers('ClientMessage', 'command'));
 
 /** A decoded client frame. `command` is undefined when the frame held no command we know. */
 export interface DecodedCommand {

@@ -36,6 +36,7 @@ const TYPES = {
   AffectedReply: v1.AffectedReply,
   PresenceReply: v1.PresenceReply,
   PresenceStatsReply: v1.PresenceStatsReply,
+  HistoryReply: v1.HistoryReply,
 } satisfies Record<TypeName, ProtoType>;
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -107,4 +108,12 @@ export function decodeJson<K extends TypeName>(type: K, text: string | Uint8Arra
   } catch (err) {
     throw malformed(type, err);
   }
+}
+
+/** A 64-bit integer as protobufjs hands it out (number, or Long when long.js is present) as a number. */
+export function longToNumber(v: number | { toNumber(): number } | string | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return Number(v);
+  return v.toNumber();
 }

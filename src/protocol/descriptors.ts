@@ -112,3 +112,8 @@ export function info(fullName: string): MessageInfo {
   }
   return m;
 }
+
+/** The field names that make up the oneof `oneofName` of message `typeName` (package roomcast.v1). */
+export function oneofMembers(typeName: string, oneofName: string): readonly string[] {
+  return info(`${PACKAGE}.${typeName}`).raw.oneofs?.[oneofName]?.oneof ?? [];
+}

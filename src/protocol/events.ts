@@ -6,6 +6,8 @@
 import protobuf from 'protobufjs/minimal.js';
 import { roomcast } from '../gen/roomcast.js';
 import { encodeBase64 } from './base64.js';
+import { longToNumber } from './codec.js';
+import type { EventMessage } from './types.js';
 
 const v1 = roomcast.v1;
 
@@ -64,6 +66,28 @@ export function decodeEventFields(eventWithoutSeq: Uint8Array, seq: number): Eve
     data: e.data ?? undefined,
     connId: e.connId,
     userId: e.userId,
+  };
+}
+
+/** The Event inside a complete event frame, as a plain message (for replies that list events). */
+export function eventOfFrame(frame: Uint8Array): EventMessage {
+  const e = v1.ServerMessage.decode(frame).event;
+  if (e === null || e === undefined) throw new Error('not an event frame');
+  return e;
+}
+
+/** The fields of a complete event frame (`ServerMessage{event}` as protobuf, e.g. a stored one). */
+export function decodeEventFrame(frame: Uint8Array): EventFields {
+  const e = v1.ServerMessage.decode(frame).event;
+  if (e === null || e === undefined) throw new Error('not an event frame');
+  return {
+    room: e.room ?? '',
+    seq: longToNumber(e.seq),
+    timeUs: longToNumber(e.timeUs),
+    text: e.text ?? undefined,
+    data: e.data ?? undefined,
+    connId: e.connId ?? '',
+    userId: e.userId ?? '',
   };
 }
 

@@ -18,6 +18,11 @@ export const PresenceAction = roomcast.v1.PresenceAction;
 /** A presence event action. */
 export type PresenceAction = roomcast.v1.PresenceAction;
 
+/** Outcomes of a join with `since` (proto enum roomcast.v1.RecoveryResult). */
+export const RecoveryResult = roomcast.v1.RecoveryResult;
+/** An outcome of a join with `since`. */
+export type RecoveryResult = roomcast.v1.RecoveryResult;
+
 /** A client command (roomcast.v1.ClientMessage). */
 export type ClientMessage = roomcast.v1.ClientMessage.$Properties;
 /** A server message (roomcast.v1.ServerMessage). */
@@ -46,6 +51,8 @@ export type AffectedReply = roomcast.v1.AffectedReply.$Properties;
 export type PresenceReply = roomcast.v1.PresenceReply.$Properties;
 /** Connection and user counts of a room (command reply and HTTP). */
 export type PresenceStatsReply = roomcast.v1.PresenceStatsReply.$Properties;
+/** Stored events of a room (command reply and HTTP). */
+export type HistoryReply = roomcast.v1.HistoryReply.$Properties;
 
 /** Message types that travel on their own (frames and HTTP bodies), by name. */
 export interface Messages {
@@ -62,6 +69,7 @@ export interface Messages {
   AffectedReply: AffectedReply;
   PresenceReply: PresenceReply;
   PresenceStatsReply: PresenceStatsReply;
+  HistoryReply: HistoryReply;
 }
 /** The name of a message type that can be encoded or decoded on its own. */
 export type TypeName = keyof Messages;

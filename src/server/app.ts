@@ -28,6 +28,7 @@ import { registerHealthRoute } from './health.js';
 import { registerHttpRoutes } from './http.js';
 import { createMetrics, registerMetricsRoute } from './metrics.js';
 import { defaultPageDir, registerPageRoutes } from './page.js';
+import { Recoveries } from './recoveries.js';
 import { Rooms } from './rooms.js';
 import { checkSlowConsumers } from './slow-consumers.js';
 import { createStats, type Stats } from './stats.js';
@@ -91,8 +92,9 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
     closed: (room) => broker.roomClosed(room),
   });
   const auth = createAuthenticator(config);
-  const ctx: ServerContext = { config, log, app, broker, presence, auth, rooms, conns, stats, presenceRooms: new RoomPatterns(config.presenceEvents) };
-  return { ctx, handlers: createFanout(app, rooms, conns, stats) };
+  const recoveries = new Recoveries();
+  const ctx: ServerContext = { config, log, app, broker, presence, auth, rooms, conns, stats, presenceRooms: new RoomPatterns(config.presenceEvents), recoveries };
+  return { ctx, handlers: createFanout(app, rooms, conns, stats, recoveries) };
 }
 
 /**

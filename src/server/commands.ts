@@ -5,6 +5,7 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import { type DecodedCommand, decodeClientFrame, readRequestId } from '../protocol/client-frame.js';
+import { longToNumber } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
 import type { ClientMessage, ServerMessage } from '../protocol/types.js';
@@ -14,7 +15,9 @@ import { canJoin, canPublish, type Identity } from './auth/permissions.js';
 import { nowUs } from './clock.js';
 import { closeConn } from './close.js';
 import type { ServerContext } from './context.js';
+import { readHistory } from './history.js';
 import { joinRoom, leaveRoom } from './membership.js';
+import { recoverJoin } from './recovery.js';
 import { send, sendLater } from './send.js';
 
 /** Sends an Error reply for request `id` (0: not tied to a request), counting it. */
@@ -171,7 +174,22 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
           throw new ProtocolError(ErrorCode.ERROR_CODE_TOO_MANY_ROOMS, `already in ${conn.rooms.size} rooms, the most one connection may join`);
         }
       }
+      const since = m.join?.since;
+      if (since != null && !conn.rooms.has(room)) {
+        const position = { epoch: since.epoch ?? '', seq: longToNumber(since.seq) };
+        replyWhen(ctx, conn, cmd, recoverJoin(ctx, conn, room, position, m.join?.previousConnId ?? ''), (o) => ({ join: { room, ...o } }));
+        return;
+      }
       replyWhen(ctx, conn, cmd, joinRoom(ctx, conn, room), (pos) => ({ join: { room, seq: pos.seq, epoch: pos.epoch } }));
+      return;
+    }
+    case 'history': {
+      const h = m.history ?? {};
+      const identity = who(conn);
+      const room = checkRoomName(h.room);
+      if (!conn.rooms.has(room) && !canJoin(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not read room "${room}"`);
+      const since = h.since != null ? { epoch: h.since.epoch ?? '', seq: longToNumber(h.since.seq) } : undefined;
+      replyWhen(ctx, conn, cmd, readHistory(ctx, room, { since, limit: h.limit ?? 0, reverse: h.reverse === true }, conn.id), (reply) => ({ history: reply }));
       return;
     }
     case 'leave': {

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Authenticator } from './auth/tokens.js';
 import type { Connections } from './connections.js';
 import type { RoomPatterns } from './auth/permissions.js';
+import type { Recoveries } from './recoveries.js';
 import type { Rooms } from './rooms.js';
 import type { Stats } from './stats.js';
 
@@ -25,4 +26,6 @@ export interface ServerContext {
   readonly stats: Stats;
   /** Rooms whose members get join/leave events. */
   readonly presenceRooms: RoomPatterns;
+  /** Connections recovering into rooms: live events for them wait here (see recovery.ts). */
+  readonly recoveries: Recoveries;
 }

@@ -12,6 +12,7 @@ import { encodeJson, encodeServerFrameProto } from '../protocol/codec.js';
 import { decodeEventFields, encodeEventJson, encodeEventProto, spliceEventFrame } from '../protocol/events.js';
 import { PresenceAction } from '../protocol/types.js';
 import type { Connections } from './connections.js';
+import type { Recoveries } from './recoveries.js';
 import type { Rooms } from './rooms.js';
 import { recordFanout, type Stats } from './stats.js';
 
@@ -29,12 +30,15 @@ function jsonFrame(scratch: { buf: Buffer }, json: string): Buffer {
 }
 
 /** Builds the handlers a broker calls for every publication and presence notice. */
-export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections, stats: Stats): BrokerHandlers {
+export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections, stats: Stats, recoveries: Recoveries): BrokerHandlers {
   const scratch = { buf: Buffer.allocUnsafe(64 * 1024) };
+
+  const protoFrame = (p: SequencedPublication): Uint8Array => p.frame ?? (p.encoded === undefined ? encodeEventProto(p) : spliceEventFrame(p.encoded, p.seq));
 
   const deliver = (p: SequencedPublication): void => {
     const room = rooms.get(p.room);
     if (room === undefined) return;
+    recoveries.offer(p, protoFrame);
     let protoCount = room.proto;
     let jsonCount = room.json;
     const sender = p.excludeSelf ? conns.get(p.connId) : undefined;
@@ -44,7 +48,7 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
       else jsonCount -= 1;
     }
     if (protoCount > 0) {
-      const frame = p.frame ?? (p.encoded === undefined ? encodeEventProto(p) : spliceEventFrame(p.encoded, p.seq));
+      const frame = protoFrame(p);
       if (senderWs !== undefined && sender?.encoding === 'proto') senderWs.publish(room.protoTopic, frame, true);
       else app.publish(room.protoTopic, frame, true);
       stats.bytesOut += frame.length * protoCount;
@@ -81,6 +85,7 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
   };
 
   const reset = (roomName: string, position: StreamPosition): void => {
+    recoveries.offerReset(roomName, position);
     const room = rooms.get(roomName);
     if (room === undefined) return;
     const message = { streamReset: { room: roomName, epoch: position.epoch, seq: position.seq } };

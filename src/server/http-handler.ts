@@ -40,6 +40,8 @@ export interface HttpCall {
   readonly replyEncoding: Encoding;
   readonly bodyEncoding: Encoding;
   readonly authorization: string;
+  /** The query string (without `?`), raw. */
+  readonly query: string;
   /** The body (only for routes that read one). */
   readonly body: Promise<Buffer>;
   /** Decodes the body as a message of `type`; an empty body is the empty message. */
@@ -125,6 +127,7 @@ export function handler(
     const authorization = req.getHeader('authorization');
     const method = req.getMethod();
     const url = req.getUrl();
+    const query = req.getQuery() ?? '';
     const collected = options.body === true ? collectBody(res, ctx.config.maxFrameBytes) : undefined;
     res.onAborted(() => {
       res.aborted = true;
@@ -142,6 +145,7 @@ export function handler(
         replyEncoding,
         bodyEncoding,
         authorization,
+        query,
         body,
         message: async <K extends TypeName>(type: K) => {
           const bytes = await body;

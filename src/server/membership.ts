@@ -14,15 +14,7 @@ import { topicFor } from './rooms.js';
  * client told "failed" must not be left in the room receiving events.
  */
 export function joinRoom(ctx: ServerContext, conn: Conn, room: string): StreamPosition | Promise<StreamPosition> {
-  const ws = conn.ws;
-  const added = ws !== undefined && !conn.rooms.has(room);
-  if (added) {
-    conn.rooms.add(room);
-    ws.subscribe(topicFor(room, conn.encoding));
-    const userId = conn.identity?.userId ?? '';
-    ctx.presence.add(room, conn.id, userId);
-    if (ctx.presenceRooms.matches(room)) ctx.broker.announce({ room, action: 'join', userId, connId: conn.id });
-  }
+  const added = enterRoom(ctx, conn, room);
   const seq = ctx.broker.stream(room);
   if (added && seq instanceof Promise) {
     seq.catch(() => {
@@ -30,6 +22,21 @@ export function joinRoom(ctx: ServerContext, conn: Conn, room: string): StreamPo
     });
   }
   return seq;
+}
+
+/**
+ * The local half of a join: the uWS topic, presence, the join event. Returns false if the
+ * connection was already in the room (or is not open).
+ */
+export function enterRoom(ctx: ServerContext, conn: Conn, room: string): boolean {
+  const ws = conn.ws;
+  if (ws === undefined || conn.closed || conn.rooms.has(room)) return false;
+  conn.rooms.add(room);
+  ws.subscribe(topicFor(room, conn.encoding));
+  const userId = conn.identity?.userId ?? '';
+  ctx.presence.add(room, conn.id, userId);
+  if (ctx.presenceRooms.matches(room)) ctx.broker.announce({ room, action: 'join', userId, connId: conn.id });
+  return true;
 }
 
 /**

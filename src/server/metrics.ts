@@ -5,6 +5,7 @@
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { errorCodeName } from '../protocol/errors.js';
+import { RecoveryResult } from '../protocol/types.js';
 import type { ServerContext } from './context.js';
 import { handler } from './http-handler.js';
 import { FANOUT_BUCKETS, type Stats } from './stats.js';
@@ -83,6 +84,19 @@ export function createMetrics(ctx: ServerContext): Registry {
   labelledCounterFrom(r, 'roomcast_closed_total', 'Connections the server closed or refused, by reason (slow_consumer counts slow-consumer closes).', 'reason', () => s.closed);
   labelledCounterFrom(r, 'roomcast_disconnects_total', 'Accepted connections that ended, by WebSocket close code (1006: no close frame, e.g. network loss, idle timeout).', 'code', () => s.disconnects);
   labelledCounterFrom(r, 'roomcast_auth_failures_total', 'Failed authentications, by reason.', 'reason', () => s.authFailures);
+  counterFrom(r, 'roomcast_stream_resets_total', 'StreamReset notices fanned out (a room stream changed epoch under its members).', () => s.streamResets);
+  counterFrom(r, 'roomcast_replayed_events_total', 'Events replayed to connections that joined with since.', () => s.replayedEvents);
+  labelledCounterFrom(r, 'roomcast_recoveries_total', 'Joins with since, by result (recovered, epoch_changed, too_old).', 'result', () => ({
+    recovered: s.recoveries[RecoveryResult.RECOVERY_RESULT_RECOVERED] ?? 0,
+    epoch_changed: s.recoveries[RecoveryResult.RECOVERY_RESULT_EPOCH_CHANGED] ?? 0,
+    too_old: s.recoveries[RecoveryResult.RECOVERY_RESULT_TOO_OLD] ?? 0,
+  }));
+  const broker = ctx.broker;
+  if (broker.usage !== undefined) {
+    const usage = broker.usage.bind(broker);
+    new Gauge({ name: 'roomcast_history_bytes', help: 'Bytes held by the in-process broker for room streams and their history.', registers: [r], collect() { this.set(usage().bytes); } });
+    new Gauge({ name: 'roomcast_history_streams', help: 'Room streams held by the in-process broker (rooms with members or history).', registers: [r], collect() { this.set(usage().streams); } });
+  }
   r.registerMetric(fanoutHistogram(s));
   return r;
 }

@@ -27,6 +27,8 @@ export interface RoomEntry {
   proto: number;
   /** Members that take JSON frames. */
   json: number;
+  /** Connections recovering into the room (not subscribed yet, see recovery.ts). */
+  held: number;
 }
 
 /** Told when a room gains its first member or loses its last one. */
@@ -52,17 +54,40 @@ export class Rooms {
     let entry = this.entries.get(name);
     if (entry === undefined) {
       if (count === 0) return;
-      entry = { name, protoTopic: topicFor(name, 'proto'), jsonTopic: topicFor(name, 'json'), proto: 0, json: 0 };
-      this.entries.set(name, entry);
-      entry[encoding] = count;
-      this.hooks.opened(name);
-      return;
+      entry = this.open(name);
     }
     entry[encoding] = count;
-    if (entry.proto + entry.json === 0) {
-      this.entries.delete(name);
-      this.hooks.closed(name);
-    }
+    this.closeIfEmpty(entry);
+  }
+
+  /**
+   * Keeps `room` open for a connection that is about to join it but is not subscribed yet (it is
+   * recovering missed events): the broker listens to the room meanwhile. Pair with release().
+   */
+  hold(room: string): void {
+    const entry = this.entries.get(room) ?? this.open(room);
+    entry.held += 1;
+  }
+
+  /** Ends a hold(). */
+  release(room: string): void {
+    const entry = this.entries.get(room);
+    if (entry === undefined || entry.held === 0) return;
+    entry.held -= 1;
+    this.closeIfEmpty(entry);
+  }
+
+  private open(name: string): RoomEntry {
+    const entry: RoomEntry = { name, protoTopic: topicFor(name, 'proto'), jsonTopic: topicFor(name, 'json'), proto: 0, json: 0, held: 0 };
+    this.entries.set(name, entry);
+    this.hooks.opened(name);
+    return entry;
+  }
+
+  private closeIfEmpty(entry: RoomEntry): void {
+    if (entry.proto + entry.json + entry.held !== 0) return;
+    this.entries.delete(entry.name);
+    this.hooks.closed(entry.name);
   }
 
   /** The entry of a room with members, or undefined. */

@@ -45,6 +45,10 @@ export interface Stats {
   slowConsumerEpisodes: number;
   /** StreamReset notices fanned out (a room's stream changed epoch under its members). */
   streamResets: number;
+  /** Joins with `since`, by RecoveryResult value. */
+  recoveries: number[];
+  /** Events replayed by recovering joins. */
+  replayedEvents: number;
 }
 
 /** Upper bounds of the fan-out histogram's buckets (recipients per publication). */
@@ -77,6 +81,8 @@ export function createStats(): Stats {
     fanoutSum: 0,
     slowConsumerEpisodes: 0,
     streamResets: 0,
+    recoveries: [],
+    replayedEvents: 0,
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The README's "Clients" section against the SDK: every command of the proto has a method and a
+ * The SDK reference (docs/client.md) against the SDK: every command of the proto has a method and a
  * row in the method table, and every option and event of the SDK is documented (the typed
  * records below stop compiling when one is added without being listed here).
  */
@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { type ClientEvents, type ClientOptions, createClient } from '../../src/client/index.js';
-import { oneofMembers } from '../descriptor.js';
+import { oneofMembers } from '../../src/protocol/descriptors.js';
 
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const section = README.slice(README.indexOf('## Clients\n'), README.indexOf('## Clients in other languages'));
+const section = readFileSync(new URL('../../docs/client.md', import.meta.url), 'utf8');
 
 /** Rows of the first table whose header starts with `| first |`: cells, trimmed. */
 function table(first: string): string[][] {
@@ -45,7 +44,7 @@ const EVENTS: Record<keyof ClientEvents, true> = {
   frameError: true,
 };
 
-describe('README: the TypeScript SDK', () => {
+describe('docs/client.md: the TypeScript SDK', () => {
   it('has a method, documented, for every command of the proto', () => {
     const rows = table('Method');
     const documented = new Map(rows.map((r) => [r[1]?.replace(/`/g, ''), r[0]?.replace(/`/g, '')]));

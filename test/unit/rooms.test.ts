@@ -16,13 +16,29 @@ describe('Rooms', () => {
     rooms.topicCount(topicFor('a', 'json'), 1);
     rooms.topicCount(topicFor('a', 'proto'), 2);
     assert.deepEqual(rooms.list(), [{ name: 'a', members: 3 }]);
-    assert.deepEqual(rooms.get('a'), { name: 'a', protoTopic: 'p:a', jsonTopic: 'j:a', proto: 2, json: 1 });
+    assert.deepEqual(rooms.get('a'), { name: 'a', protoTopic: 'p:a', jsonTopic: 'j:a', proto: 2, json: 1, held: 0 });
     rooms.topicCount(topicFor('a', 'proto'), 0);
     assert.equal(rooms.size, 1, 'a JSON member remains');
     rooms.topicCount(topicFor('a', 'json'), 0);
     assert.equal(rooms.size, 0);
     assert.equal(rooms.get('a'), undefined);
     assert.deepEqual(events, ['open a', 'close a']);
+  });
+
+  it('a hold keeps a room open without members until released', () => {
+    const events: string[] = [];
+    const rooms = new Rooms({ opened: (r) => events.push(`open ${r}`), closed: (r) => events.push(`close ${r}`) });
+    rooms.hold('h');
+    assert.deepEqual(events, ['open h']);
+    rooms.topicCount(topicFor('h', 'proto'), 1);
+    rooms.release('h');
+    assert.deepEqual(events, ['open h'], 'a member remains');
+    rooms.hold('h');
+    rooms.topicCount(topicFor('h', 'proto'), 0);
+    assert.deepEqual(events, ['open h'], 'the hold remains');
+    rooms.release('h');
+    rooms.release('h');
+    assert.deepEqual(events, ['open h', 'close h']);
   });
 
   it('ignores topics it does not own, and zero counts for unknown rooms', () => {

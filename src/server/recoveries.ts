@@ -1,0 +1,71 @@
+/**
+ * Connections in the middle of a recovering join (see recovery.ts): not subscribed to the room's
+ * topic yet, so the fan-out hands them the room's live events here instead, until their replay
+ * from history is out. Empty almost always: the fan-out pays one size check per publish.
+ *
+ * No uWS types: entries hold a plain key for the connection.
+ */
+import type { SequencedPublication, StoredEvent, StreamPosition } from '../broker/broker.js';
+
+/** A stream reset that happened while the connection was recovering. */
+export interface ResetMark {
+  reset: StreamPosition;
+}
+
+/** One connection recovering into one room. */
+export interface Recovering {
+  readonly connId: string;
+  /** Live events (and resets) of the room since the recovery began, in order. */
+  readonly buffer: Array<StoredEvent | ResetMark>;
+}
+
+/** The connections recovering, by room. */
+export class Recoveries {
+  private readonly byRoom = new Map<string, Set<Recovering>>();
+
+  /** Starts buffering `room` for a connection. */
+  begin(room: string, connId: string): Recovering {
+    const r: Recovering = { connId, buffer: [] };
+    let set = this.byRoom.get(room);
+    if (set === undefined) {
+      set = new Set();
+      this.byRoom.set(room, set);
+    }
+    set.add(r);
+    return r;
+  }
+
+  /** Stops buffering for `r`. */
+  end(room: string, r: Recovering): void {
+    const set = this.byRoom.get(room);
+    if (set === undefined) return;
+    set.delete(r);
+    if (set.size === 0) this.byRoom.delete(room);
+  }
+
+  /** Whether `connId` is recovering into `room`. */
+  has(room: string, connId: string): boolean {
+    for (const r of this.byRoom.get(room) ?? []) if (r.connId === connId) return true;
+    return false;
+  }
+
+  /**
+   * Hands a live event to the connections recovering into its room. `frame` makes the event's
+   * protobuf frame when someone needs it (the caller may hold a view into a reused buffer: it is
+   * copied here).
+   */
+  offer(p: SequencedPublication, frame: (p: SequencedPublication) => Uint8Array): void {
+    if (this.byRoom.size === 0) return;
+    const set = this.byRoom.get(p.room);
+    if (set === undefined) return;
+    const e: StoredEvent = { seq: p.seq, frame: p.frame ?? new Uint8Array(frame(p)), connId: p.connId, excludeSelf: p.excludeSelf };
+    for (const r of set) r.buffer.push(e);
+  }
+
+  /** Hands a stream reset to the connections recovering into its room. */
+  offerReset(room: string, position: StreamPosition): void {
+    const set = this.byRoom.get(room);
+    if (set === undefined) return;
+    for (const r of set) r.buffer.push({ reset: position });
+  }
+}
