@@ -30,9 +30,10 @@ interface Counters {
 }
 
 /** A server context with one room of `proto` + `json` members and one protobuf publisher. */
-async function setUp(proto: number, json: number, counters: Counters): Promise<{ ctx: ServerContext; ws: WebSocket<Conn> }> {
-  // No rate limit: the loop below is one connection publishing as fast as it can.
-  const config = configFrom({ logLevel: 'silent', rateLimitPerSec: 0 });
+async function setUp(proto: number, json: number, counters: Counters, history = true): Promise<{ ctx: ServerContext; ws: WebSocket<Conn> }> {
+  // No rate limit: the loop below is one connection publishing as fast as it can. History as by
+  // default (every room keeps its last 100 events), or off, to show what storing costs.
+  const config = configFrom({ logLevel: 'silent', rateLimitPerSec: 0, ...(history ? {} : { history: [] }) });
   const app = { publish: () => ((counters.published += 1), true) } as unknown as TemplatedApp;
   const { ctx, handlers } = createContext(config, app, { log: createLogger(config) });
   await ctx.broker.start(handlers);
@@ -66,11 +67,13 @@ export async function publishPathBench(timeMs: number): Promise<MicroResult[]> {
   const tasks: MicroTask[] = [];
   for (const size of [64, 4096]) {
     const protoOnly = await setUp(1000, 0, counters);
+    const noHistory = await setUp(1000, 0, counters, false);
     const mixed = await setUp(500, 500, counters);
     const bin = frame(size, 'proto');
     const text = frame(size, 'json');
     tasks.push(
       { name: `publish path proto->proto room ${size}B`, fn: () => onMessage(protoOnly.ctx, protoOnly.ws, bin, true), bytes: bin.byteLength },
+      { name: `publish path proto->proto room ${size}B, history off`, fn: () => onMessage(noHistory.ctx, noHistory.ws, bin, true), bytes: bin.byteLength },
       { name: `publish path proto->mixed room ${size}B`, fn: () => onMessage(mixed.ctx, mixed.ws, bin, true), bytes: bin.byteLength },
       { name: `publish path json->proto room ${size}B`, fn: () => onMessage(protoOnly.ctx, protoOnly.ws, text, false), bytes: text.byteLength },
     );

@@ -85,7 +85,8 @@ export interface SequencedPublication extends Publication {
   seq: number;
   /**
    * The complete protobuf frame (ServerMessage{event} with seq), when the broker already made it
-   * (to store it): the fan-out sends these bytes instead of encoding again.
+   * (to store it): the fan-out sends these bytes instead of encoding again. A view that is valid
+   * only during `deliver`: copy it to keep it.
    */
   frame?: Uint8Array | undefined;
   /**

@@ -51,14 +51,13 @@ export class Recoveries {
 
   /**
    * Hands a live event to the connections recovering into its room. `frame` makes the event's
-   * protobuf frame when someone needs it (the caller may hold a view into a reused buffer: it is
-   * copied here).
+   * protobuf frame when someone needs it; frames are views into reused buffers, so this copies.
    */
   offer(p: SequencedPublication, frame: (p: SequencedPublication) => Uint8Array): void {
     if (this.byRoom.size === 0) return;
     const set = this.byRoom.get(p.room);
     if (set === undefined) return;
-    const e: StoredEvent = { seq: p.seq, frame: p.frame ?? new Uint8Array(frame(p)), connId: p.connId, excludeSelf: p.excludeSelf };
+    const e: StoredEvent = { seq: p.seq, frame: new Uint8Array(p.frame ?? frame(p)), connId: p.connId, excludeSelf: p.excludeSelf };
     for (const r of set) r.buffer.push(e);
   }
 
