@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { encodeEventProto } from '../protocol/events.js';
 import type { Broker, BrokerHandlers, HistoryQuery, HistoryRead, PresenceNotice, Publication, SequencedPublication, StreamPosition } from './broker.js';
 import { EventRing } from './event-ring.js';
-import { DEFAULT_HISTORY, type HistoryPolicy, HistoryRules } from './history-rules.js';
+import { DEFAULT_HISTORY, type HistoryPolicy, HistoryRules } from '../config/history-rules.js';
 
 /** Options of the in-process broker. */
 export interface MemoryBrokerOptions {

@@ -5,7 +5,7 @@
  * and one in {@link KINDS}; the option table and everything derived from it follow.
  */
 import { z } from 'zod';
-import { type HistoryRule, parseHistoryRules } from '../broker/history-rules.js';
+import { type HistoryRule, parseHistoryRules } from './history-rules.js';
 
 /** The TypeScript type of each kind's value (an enum's is narrowed to its values in options.ts). */
 export interface KindValues {

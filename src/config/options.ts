@@ -3,7 +3,7 @@
  * `Config` type, `DEFAULTS`, `OPTIONS`, the flag and environment names, validation, `--help` and
  * the README's table (a test checks it) all come from {@link TABLE}. A new option is one entry.
  */
-import { DEFAULT_HISTORY } from '../broker/history-rules.js';
+import { DEFAULT_HISTORY } from './history-rules.js';
 import type { Kind, KindParams, KindValues } from './kinds.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

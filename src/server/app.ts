@@ -7,7 +7,7 @@ import type { TemplatedApp, us_listen_socket, WebSocketBehavior } from 'uWebSock
 import type { Broker, BrokerHandlers } from '../broker/broker.js';
 import { createMemoryBroker } from '../broker/broker-memory.js';
 import { createRedisBroker } from '../broker/broker-redis.js';
-import { HistoryRules } from '../broker/history-rules.js';
+import { HistoryRules } from '../config/history-rules.js';
 import type { PresenceStore } from '../broker/presence.js';
 import { createMemoryPresence } from '../broker/presence-memory.js';
 import { createRedisPresence } from '../broker/presence-redis.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Broker, BrokerHandlers } from '../../src/broker/broker.js';
-import { HistoryRules } from '../../src/broker/history-rules.js';
+import { HistoryRules } from '../../src/config/history-rules.js';
 import { createMemoryBroker } from '../../src/broker/broker-memory.js';
 import { RecoveryResult, type ServerMessage } from '../../src/protocol/types.js';
 import { ErrorCode } from '../../src/protocol/errors.js';

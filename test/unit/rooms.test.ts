@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SequencedPublication } from '../../src/broker/broker.js';
 import { createMemoryBroker } from '../../src/broker/broker-memory.js';
-import { HistoryRules } from '../../src/broker/history-rules.js';
+import { HistoryRules } from '../../src/config/history-rules.js';
 import { Rooms, topicFor } from '../../src/server/rooms.js';
 
 describe('Rooms', () => {
