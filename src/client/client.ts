@@ -6,11 +6,11 @@
  */
 import type { ClientMessage } from '../protocol/types.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { toAuthResult, toJoinResult, toNumber, toPresence, toPresenceStats } from './convert.js';
+import { positionOf, toAuthResult, toHistory, toJoinResult, toNumber, toPresence, toPresenceStats } from './convert.js';
 import { RoomcastClientError, ServerError } from './errors.js';
 import type { ClientOptions } from './options.js';
 import { Session } from './session.js';
-import type { AuthResult, JoinResult, Payload, PresenceResult, PresenceStatsResult, PublishResult, RefreshResult } from './types.js';
+import type { AuthResult, HistoryResult, JoinResult, Payload, PresenceResult, PresenceStatsResult, PublishResult, RefreshResult, StreamPosition } from './types.js';
 
 /** Per-command options. */
 export interface RequestOptions {
@@ -22,6 +22,19 @@ export interface RequestOptions {
 export interface PublishOptions extends RequestOptions {
   /** Every member gets the event but this connection (the tutorial's publish_no_self). */
   excludeSelf?: boolean;
+}
+
+/** Options of {@link RoomcastClient.history}. */
+export interface HistoryOptions extends RequestOptions {
+  /**
+   * Only the events after this position (oldest first), if it is in the room's current epoch;
+   * `complete` in the result says whether every one of them was still stored.
+   */
+  since?: StreamPosition;
+  /** At most this many events (default and cap: the server's, 1000). */
+  limit?: number;
+  /** Newest first instead of oldest first (without `since`). */
+  reverse?: boolean;
 }
 
 function payloadOf(p: Payload): { text: string } | { data: Uint8Array } {
@@ -37,13 +50,14 @@ export class RoomcastClient extends Session {
   }
 
   /**
-   * Joins `room` (joining a room the client is in changes nothing). The client rejoins it after
-   * every reconnect until it leaves.
+   * Joins `room` (joining a room the client is in changes nothing). Resolves with the room's
+   * position at the join; the first event that follows has seq + 1. The client rejoins the room
+   * after every reconnect, recovering what it missed, until it leaves.
    */
   async join(room: string, options: RequestOptions = {}): Promise<JoinResult> {
-    const r = toJoinResult((await this.request('join', { join: { room } }, options.timeoutMs)).join ?? {});
-    this.roomSet.joined(r.room, r.seq);
-    return r;
+    // The position is recorded as the reply is read: events right behind it are counted from it.
+    const reply = await this.request('join', { join: { room } }, options.timeoutMs, (m) => this.roomSet.joinedAgain(m.join?.room ?? room, positionOf(m.join ?? {})));
+    return toJoinResult(reply.join ?? {});
   }
 
   /** Leaves `room`. Rejects with ERROR_CODE_NOT_A_MEMBER if the client was not in it. */
@@ -66,8 +80,23 @@ export class RoomcastClient extends Session {
     const body: ClientMessage = { publish: { room, ...payloadOf(payload), excludeSelf: options.excludeSelf === true } };
     const r = (await this.request('publish', body, options.timeoutMs)).publish ?? {};
     const result = { room: r.room ?? room, seq: toNumber(r.seq) };
-    this.roomSet.saw(result.room, result.seq);
+    // Without exclude_self the event itself comes back (often after this reply) and moves the
+    // position; with it, nothing will, so the position moves here.
+    if (options.excludeSelf === true) this.roomSet.skipped(result.room, result.seq);
     return result;
+  }
+
+  /**
+   * Reads `room`'s stored events (the `history` command; for members, or whoever may join the
+   * room). Without `since`: the newest `limit` events, oldest first (newest first with
+   * `reverse`). With `since`: the events after it, oldest first; `complete` is false when some
+   * are gone (too old, or the room's epoch changed). Does not move the client's position.
+   */
+  async history(room: string, options: HistoryOptions = {}): Promise<HistoryResult> {
+    const history: NonNullable<ClientMessage['history']> = { room, limit: options.limit ?? 0, reverse: options.reverse === true };
+    if (options.since !== undefined) history.since = { epoch: options.since.epoch, seq: options.since.seq };
+    const r = (await this.request('history', { history }, options.timeoutMs)).history ?? {};
+    return toHistory(r, this.connId, this.previousConnId);
   }
 
   /**

@@ -6,12 +6,15 @@
 import type { ServerMessage } from '../protocol/types.js';
 import type {
   AuthResult,
+  HistoryResult,
   JoinResult,
   PresenceChange,
   PresenceResult,
   PresenceStatsResult,
+  RecoveryOutcome,
   RemovedInfo,
   RoomEvent,
+  StreamPosition,
   Welcome,
 } from './types.js';
 
@@ -25,8 +28,11 @@ export function toNumber(v: unknown): number {
   return Number(String(v));
 }
 
-/** A room event; `selfConnId` is the receiving connection's id. */
-export function toRoomEvent(e: Of<'event'>, selfConnId: string): RoomEvent {
+/**
+ * A room event; `selfConnId` is the receiving connection's id, `previousConnId` the id of this
+ * client's previous connection (events replayed after a reconnect may come from it).
+ */
+export function toRoomEvent(e: Of<'event'>, selfConnId: string, previousConnId = ''): RoomEvent {
   const connId = e.connId ?? '';
   const out: RoomEvent = {
     room: e.room ?? '',
@@ -34,7 +40,7 @@ export function toRoomEvent(e: Of<'event'>, selfConnId: string): RoomEvent {
     timeUs: toNumber(e.timeUs),
     connId,
     userId: e.userId ?? '',
-    fromSelf: connId !== '' && connId === selfConnId,
+    fromSelf: connId !== '' && (connId === selfConnId || connId === previousConnId),
   };
   if (e.text != null) out.text = e.text;
   else if (e.data != null) out.data = e.data;
@@ -43,7 +49,37 @@ export function toRoomEvent(e: Of<'event'>, selfConnId: string): RoomEvent {
 
 /** A join reply, or one room of a Welcome. */
 export function toJoinResult(j: Of<'join'>): JoinResult {
-  return { room: j.room ?? '', seq: toNumber(j.seq) };
+  return { room: j.room ?? '', seq: toNumber(j.seq), epoch: j.epoch ?? '' };
+}
+
+/** The position a join reply (or a room of a Welcome, or a StreamReset) puts the room at. */
+export function positionOf(j: { epoch?: string | null; seq?: unknown }): StreamPosition {
+  return { epoch: j.epoch ?? '', seq: toNumber(j.seq) };
+}
+
+/**
+ * Values of the proto enum roomcast.v1.RecoveryResult (a unit test holds them to the proto). A
+ * value this client does not know reads as 'unsupported'.
+ */
+export const RECOVERY_RESULTS: Readonly<Record<number, RecoveryOutcome>> = Object.freeze({ 0: 'unsupported', 1: 'recovered', 2: 'epoch_changed', 3: 'too_old' });
+
+/** What became of a join sent with `since`. */
+export function toRecovery(j: Of<'join'>): RecoveryOutcome {
+  // A server that says "recovered" has replayed everything, whatever the enum says.
+  if (j.recovered === true) return 'recovered';
+  const r = RECOVERY_RESULTS[j.recovery ?? 0] ?? 'unsupported';
+  return r === 'recovered' ? 'unsupported' : r;
+}
+
+/** The reply to `history`; `self` and `previous` as in {@link toRoomEvent}. */
+export function toHistory(h: Of<'history'>, selfConnId: string, previousConnId: string): HistoryResult {
+  return {
+    room: h.room ?? '',
+    epoch: h.epoch ?? '',
+    seq: toNumber(h.seq),
+    events: (h.events ?? []).map((e) => toRoomEvent(e, selfConnId, previousConnId)),
+    complete: h.complete === true,
+  };
 }
 
 /** The Welcome message. */

@@ -11,7 +11,7 @@
  * await client.close();
  * ```
  */
-export { createClient, RoomcastClient, type PublishOptions, type RequestOptions } from './client.js';
+export { createClient, type HistoryOptions, RoomcastClient, type PublishOptions, type RequestOptions } from './client.js';
 export { DisconnectedError, RoomcastClientError, ServerError, TimeoutError } from './errors.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { ClientOptions, ReconnectOptions, TokenSource } from './options.js';
@@ -20,8 +20,10 @@ export type {
   AuthResult,
   ClientEvents,
   ClientState,
+  ClientStats,
   CloseInfo,
   DisconnectInfo,
+  HistoryResult,
   JoinResult,
   OpenInfo,
   Payload,
@@ -30,10 +32,15 @@ export type {
   PresenceResult,
   PresenceStatsResult,
   PublishResult,
+  RecoveredInfo,
+  RecoveryOutcome,
   RefreshResult,
   RejoinInfo,
   RemovedInfo,
+  ResyncInfo,
+  ResyncReason,
   RoomEvent,
+  StreamPosition,
   Welcome,
 } from './types.js';
 export type { Listener } from './emitter.js';

@@ -13,6 +13,7 @@ interface Pending {
   readonly message: ClientMessage;
   readonly resolve: (reply: ServerMessage) => void;
   readonly reject: (err: Error) => void;
+  readonly onReply: ((reply: ServerMessage) => void) | undefined;
   readonly timer: ReturnType<typeof setTimeout>;
   sent: boolean;
 }
@@ -30,9 +31,17 @@ export class Requests {
    * Registers `message` as command `command` and gives it an id. `reply` resolves with the
    * reply, or rejects with a {@link ServerError} or, after `timeoutMs`, a {@link TimeoutError}.
    * With `sent` false the command waits until {@link takeUnsent} hands it out; with `sent` true
-   * the caller sends the returned `message` itself, now.
+   * the caller sends the returned `message` itself, now. `onReply` sees a successful reply
+   * synchronously, before the next frame is read (the promise settles only later, after frames
+   * already received), for state that the very next event depends on.
    */
-  add(command: CommandName, message: ClientMessage, timeoutMs: number, sent: boolean): { message: ClientMessage; reply: Promise<ServerMessage> } {
+  add(
+    command: CommandName,
+    message: ClientMessage,
+    timeoutMs: number,
+    sent: boolean,
+    onReply?: (reply: ServerMessage) => void,
+  ): { message: ClientMessage; reply: Promise<ServerMessage> } {
     const id = this.allocateId();
     const withId: ClientMessage = { ...message, id };
     const reply = new Promise<ServerMessage>((resolve, reject) => {
@@ -40,7 +49,7 @@ export class Requests {
         this.pending.delete(id);
         reject(new TimeoutError(command, timeoutMs));
       }, timeoutMs);
-      this.pending.set(id, { command, message: withId, resolve, reject, timer, sent });
+      this.pending.set(id, { command, message: withId, resolve, reject, onReply, timer, sent });
     });
     return { message: withId, reply };
   }
@@ -79,6 +88,7 @@ export class Requests {
       const kind = Object.keys(reply).find((k) => k !== 'id' && reply[k as keyof ServerMessage] != null) ?? 'nothing';
       p.reject(new RoomcastClientError(p.command, `${p.command}: the server replied with ${kind}`));
     } else {
+      p.onReply?.(reply);
       p.resolve(reply);
     }
     return true;

@@ -1,21 +1,22 @@
 /**
  * The client's life across connections: connect, wait for the Welcome, authenticate, rejoin the
- * rooms, then send the commands that waited; on a close, reconnect with backoff when the close
- * code allows it (the catalogue's `shouldReconnect`), or stop. The typed commands live in
- * ./client.ts on top of {@link Session.request}.
+ * rooms (recovering what was missed: each join carries the room's last position and the previous
+ * connection's id), then send the commands that waited; on a close, reconnect with backoff when
+ * the close code allows it (the catalogue's `shouldReconnect`), or stop. The typed commands live
+ * in ./client.ts on top of {@link Session.request}.
  */
 import type { ClientMessage, CommandName, ServerMessage } from '../protocol/types.js';
 import { CloseCode, shouldReconnect } from '../protocol/errors.js';
 import { backoffDelay } from './backoff.js';
 import { Connection } from './connection.js';
-import { toNumber, toAuthResult, toPresenceChange, toRemoved, toRoomEvent, toWelcome } from './convert.js';
+import { positionOf, toAuthResult, toNumber, toPresenceChange, toRecovery, toRemoved, toRoomEvent, toWelcome } from './convert.js';
 import { Emitter } from './emitter.js';
 import { DisconnectedError, ServerError } from './errors.js';
 import { type ClientOptions, resolveOptions, type ResolvedOptions, type TokenSource } from './options.js';
 import { Requests } from './requests.js';
 import { RoomSet } from './rooms.js';
 import { resolveWebSocket, urlWithToken, type WebSocketConstructor } from './socket.js';
-import type { ClientEvents, ClientState, CloseInfo, Welcome } from './types.js';
+import type { ClientEvents, ClientState, ClientStats, CloseInfo, RecoveryOutcome, StreamPosition, Welcome } from './types.js';
 
 /** Settles once: the promise behind `connect()` and `close()`. */
 interface Deferred<T> {
@@ -49,11 +50,20 @@ export class Session extends Emitter<ClientEvents> {
   protected tokenTransport: 'url' | 'command';
   /** The authenticated user, from the Welcome or a `connect` reply. */
   protected authUserId = '';
+  /**
+   * The id of the last connection before the current one that was open (and so may have
+   * published): sent with rejoins so that its exclude_self events are not replayed to it.
+   */
+  protected previousConnId = '';
+  /** Recovery counters (see {@link stats}). */
+  protected readonly counters: ClientStats = { recovered: 0, replayed: 0, resyncs: 0, duplicatesDropped: 0 };
 
   private currentState: ClientState = 'idle';
   private conn: Connection | undefined;
   private welcome: Welcome | undefined;
   private everOpened = false;
+  /** The id of the last connection that reached open. */
+  private lastOpenConnId = '';
   private failedAttempts = 0;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -90,11 +100,22 @@ export class Session extends Emitter<ClientEvents> {
   }
 
   /**
-   * The last sequence number this client knows of in `room` (from an event, a publish reply or
-   * the join); undefined if none. Where a resume will start once the server keeps history.
+   * This client's position in `room`: the last event it handed to the application (or the
+   * room's position when it joined, or after a resync). A rejoin recovers from here. Undefined
+   * when the client is not in the room, or has not had its join reply yet.
    */
+  position(room: string): StreamPosition | undefined {
+    return this.roomSet.position(room);
+  }
+
+  /** @deprecated Use {@link position}: `position(room)?.seq`. */
   lastSeq(room: string): number | undefined {
-    return this.roomSet.lastSeq(room);
+    return this.roomSet.position(room)?.seq;
+  }
+
+  /** Recovery counters since the client was created (a copy). */
+  get stats(): ClientStats {
+    return { ...this.counters };
   }
 
   /**
@@ -144,17 +165,22 @@ export class Session extends Emitter<ClientEvents> {
    * reconnecting the command waits (its timeout runs); before `connect()` and after `close()`
    * it fails at once.
    */
-  protected request(command: CommandName, body: ClientMessage, timeoutMs = this.options.requestTimeoutMs): Promise<ServerMessage> {
+  protected request(
+    command: CommandName,
+    body: ClientMessage,
+    timeoutMs = this.options.requestTimeoutMs,
+    onReply?: (reply: ServerMessage) => void,
+  ): Promise<ServerMessage> {
     if (this.currentState === 'idle') return Promise.reject(new DisconnectedError(command, 'not connected: call connect() first'));
     if (this.closing || this.currentState === 'closed') return Promise.reject(new DisconnectedError(command, 'the client is closed'));
-    const { reply } = this.requests.add(command, body, timeoutMs, false);
+    const { reply } = this.requests.add(command, body, timeoutMs, false, onReply);
     this.flush();
     return reply;
   }
 
   /** Sends now, ahead of waiting commands: for the steps that make a connection ready. */
-  private sendNow(conn: Connection, command: CommandName, body: ClientMessage): Promise<ServerMessage> {
-    const { message, reply } = this.requests.add(command, body, this.options.requestTimeoutMs, true);
+  private sendNow(conn: Connection, command: CommandName, body: ClientMessage, onReply?: (reply: ServerMessage) => void): Promise<ServerMessage> {
+    const { message, reply } = this.requests.add(command, body, this.options.requestTimeoutMs, true, onReply);
     conn.send(message);
     return reply;
   }
@@ -177,7 +203,9 @@ export class Session extends Emitter<ClientEvents> {
   /** One connection attempt. Failures go through the same path as a close. */
   private async attempt(): Promise<void> {
     let WebSocket: WebSocketConstructor;
-    let url = this.options.url;
+    // The URL's room is joined on connect without `since`; once the client holds a position
+    // there, it rejoins that room like any other, with `since`, over a plain /ws connection.
+    let url = this.everOpened ? urlWithoutRoom(this.options.url) : this.options.url;
     try {
       WebSocket = await resolveWebSocket(this.options.WebSocket);
     } catch (err) {
@@ -207,9 +235,17 @@ export class Session extends Emitter<ClientEvents> {
     if (m.welcome != null) {
       if (this.welcome === undefined) void this.onWelcome(conn, toWelcome(m.welcome));
     } else if (m.event != null) {
-      const e = toRoomEvent(m.event, this.welcome?.connId ?? '');
-      this.roomSet.saw(e.room, e.seq);
-      this.emit('event', e);
+      const e = toRoomEvent(m.event, this.welcome?.connId ?? '', this.previousConnId);
+      // A replayed or live event the application already has: never hand it over twice.
+      if (this.roomSet.event(e.room, e.seq) === 'duplicate') this.counters.duplicatesDropped += 1;
+      else this.emit('event', e);
+    } else if (m.streamReset != null) {
+      const room = m.streamReset.room ?? '';
+      const position = positionOf(m.streamReset);
+      const previous = this.roomSet.position(room);
+      if (this.roomSet.has(room)) this.roomSet.reset(room, position);
+      this.counters.resyncs += 1;
+      this.emit('resync', { room, reason: 'stream_reset', previous, position });
     } else if (m.presenceEvent != null) {
       this.emit('presence', toPresenceChange(m.presenceEvent));
     } else if (m.removed != null) {
@@ -226,6 +262,7 @@ export class Session extends Emitter<ClientEvents> {
   private async onWelcome(conn: Connection, welcome: Welcome): Promise<void> {
     this.welcome = welcome;
     this.authUserId = welcome.userId;
+    this.previousConnId = this.lastOpenConnId;
     try {
       if (this.tokenTransport === 'command') {
         const token = await this.currentToken();
@@ -254,6 +291,7 @@ export class Session extends Emitter<ClientEvents> {
     clearTimeout(this.connectTimer);
     const reconnected = this.everOpened;
     this.everOpened = true;
+    this.lastOpenConnId = welcome.connId;
     this.failedAttempts = 0;
     this.setState('open');
     this.flush();
@@ -263,7 +301,9 @@ export class Session extends Emitter<ClientEvents> {
 
   /**
    * Joins what this client should be in: on the first connection the `rooms` option, later
-   * every room it was in. Rooms the URL joined are kept if still wanted and left otherwise.
+   * every room it was in, each with `since` = the client's position there, so that the server
+   * replays what was missed (before the join reply) or says why it cannot. Rooms the URL joined
+   * are kept if still wanted and left otherwise.
    */
   private async rejoin(conn: Connection, welcome: Welcome): Promise<void> {
     const wanted = this.everOpened ? this.roomSet.names() : [...new Set([...welcome.rooms.map((r) => r.room), ...this.options.rooms])];
@@ -271,22 +311,43 @@ export class Session extends Emitter<ClientEvents> {
       if (!wanted.includes(r.room)) void this.sendNow(conn, 'leave', { leave: { room: r.room } }).catch(() => {});
     }
     const joins = wanted.map(async (room) => {
-      const lastSeq = this.roomSet.lastSeq(room);
-      // The resume hook: once Join can carry the last sequence number seen, it goes here.
-      let seq = welcome.rooms.find((r) => r.room === room)?.seq;
+      const since = this.roomSet.position(room);
+      const byUrl = welcome.rooms.find((r) => r.room === room);
+      if (byUrl !== undefined) {
+        // Joined on connect, without `since`: nothing was replayed.
+        this.rejoined(room, since, { epoch: byUrl.epoch, seq: byUrl.seq }, since === undefined ? 'none' : 'unsupported', 0);
+        return;
+      }
+      const join = since === undefined ? { room } : { room, since, previousConnId: this.previousConnId };
       try {
-        seq ??= toNumber((await this.sendNow(conn, 'join', { join: { room } })).join?.seq);
+        // Handled as the reply is read: the live events right behind it belong to the new position.
+        await this.sendNow(conn, 'join', { join }, (m) => {
+          const reply = m.join ?? {};
+          this.rejoined(room, since, positionOf(reply), since === undefined ? 'none' : toRecovery(reply), toNumber(reply.missed));
+        });
       } catch (err) {
         if (!(err instanceof ServerError)) throw err;
         this.roomSet.forget(room);
-        this.emit('rejoin', { room, lastSeq, seq: undefined, error: err });
-        return;
+        this.emit('rejoin', { room, since, position: undefined, recovery: 'none', missed: 0, error: err });
       }
-      this.roomSet.joined(room, seq);
-      this.emit('rejoin', { room, lastSeq, seq });
     });
     const results = await Promise.allSettled(joins);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
+  }
+
+  /** A room is joined again (or first) at `at`: record it and tell the application how recovery went. */
+  private rejoined(room: string, since: StreamPosition | undefined, at: StreamPosition, recovery: RecoveryOutcome, missed: number): void {
+    this.roomSet.joined(room, at);
+    const position = this.roomSet.position(room) ?? at;
+    this.emit('rejoin', { room, since, position, recovery, missed });
+    if (recovery === 'recovered') {
+      this.counters.recovered += 1;
+      this.counters.replayed += missed;
+      this.emit('recovered', { room, missed, position });
+    } else if (recovery !== 'none') {
+      this.counters.resyncs += 1;
+      this.emit('resync', { room, reason: recovery, previous: since, position });
+    }
   }
 
   private onClosed(code: number, reason: string): void {
@@ -333,4 +394,16 @@ export class Session extends Emitter<ClientEvents> {
     this.ready.reject(new DisconnectedError('connect', `the client closed before it was ready (${code}${reason ? ` ${reason}` : ''})`, code));
     this.done.resolve(info);
   }
+}
+
+/**
+ * `url` with a `/rooms/<room>` path replaced by `/ws` (anything before it, and the query, kept):
+ * the plain endpoint, where the client joins every room itself.
+ */
+export function urlWithoutRoom(url: string): string {
+  const u = new URL(url);
+  const path = u.pathname.replace(/\/rooms\/[^/]+\/?$/, '/ws');
+  if (path === u.pathname) return url;
+  u.pathname = path;
+  return u.toString();
 }

@@ -73,9 +73,16 @@ export class RoomView {
         if (reconnected) void this.refresh();
       }),
       c.on('rejoin', (r) => {
+        if (r.room === room && r.error !== undefined) this.out.error(`could not rejoin ${room}: ${r.error.message}`);
+      }),
+      c.on('recovered', (r) => {
+        if (r.room !== room || r.missed === 0) return;
+        this.prepend(el('li', 'gap', `recovered ${r.missed === 1 ? '1 event' : `${r.missed} events`} missed while reconnecting`));
+      }),
+      c.on('resync', (r) => {
         if (r.room !== room) return;
-        if (r.error !== undefined) this.out.error(`could not rejoin ${room}: ${r.error.message}`);
-        else if (r.seq !== undefined) this.skipTo(r.seq, true);
+        this.prepend(el('li', 'gap', `events may have been lost (${r.reason.replace('_', ' ')}); continuing from #${r.position.seq}`));
+        this.lastSeq = r.position.seq;
       }),
       c.on('state', (s) => {
         if (s === 'connecting') this.out.status(`connecting to ${room}…`);
@@ -163,7 +170,7 @@ export class RoomView {
 
   private addEvent(e: RoomEvent): void {
     if (e.room !== this.opts.room || this.stopped) return;
-    this.skipTo(e.seq - 1, false);
+    this.skipTo(e.seq - 1);
     this.lastSeq = e.seq;
     const li = el('li', e.fromSelf ? 'event self' : 'event');
     li.append(el('span', 'seq', `#${e.seq}`), el('time', 'time', clockTime(e.timeUs)), el('span', 'who', publisher(e)), el('span', 'text', payload(e)));
@@ -174,15 +181,15 @@ export class RoomView {
 
   /**
    * Notes that the room's sequence reached `seq`: events after the last one seen up to `seq`
-   * never arrived (a reconnect, or a slow-consumer drop), so the log says so. A lower `seq` means
-   * the room emptied and started over.
+   * never arrived (the client recovers what a reconnect missed, so this is a live gap), so the
+   * log says so.
    */
-  private skipTo(seq: number, reconnected: boolean): void {
+  private skipTo(seq: number): void {
     if (seq > this.lastSeq) {
       const range = seq === this.lastSeq + 1 ? `event ${seq}` : `events ${this.lastSeq + 1}–${seq}`;
-      this.prepend(el('li', 'gap', `missed ${range}${reconnected ? ' while reconnecting' : ''}`));
+      this.prepend(el('li', 'gap', `missed ${range}`));
+      this.lastSeq = seq;
     }
-    if (reconnected || seq > this.lastSeq) this.lastSeq = seq;
   }
 
   private prepend(li: HTMLLIElement): void {

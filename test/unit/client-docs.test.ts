@@ -35,6 +35,8 @@ const EVENTS: Record<keyof ClientEvents, true> = {
   event: true,
   open: true,
   rejoin: true,
+  recovered: true,
+  resync: true,
   presence: true,
   removed: true,
   disconnect: true,

@@ -7,11 +7,12 @@ import { describe, it } from 'node:test';
 import { roomcast } from '../../src/gen/roomcast.js';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../src/client/backoff.js';
 import { Emitter } from '../../src/client/emitter.js';
-import { PRESENCE_ACTIONS, toNumber, toRoomEvent, toWelcome } from '../../src/client/convert.js';
+import { PRESENCE_ACTIONS, RECOVERY_RESULTS, toHistory, toNumber, toRecovery, toRoomEvent, toWelcome } from '../../src/client/convert.js';
 import { DisconnectedError, RoomcastClientError, ServerError, TimeoutError } from '../../src/client/errors.js';
 import { resolveOptions } from '../../src/client/options.js';
 import { Requests } from '../../src/client/requests.js';
 import { RoomSet } from '../../src/client/rooms.js';
+import { urlWithoutRoom } from '../../src/client/session.js';
 import { urlWithToken } from '../../src/client/socket.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -113,21 +114,72 @@ describe('Requests', () => {
 });
 
 describe('RoomSet', () => {
-  it('keeps the largest sequence number seen per room; a rejoin resets it; forget drops the room', () => {
+  it('keeps a position per room: join replies set it, events move it, duplicates are told apart', () => {
     const s = new RoomSet();
-    s.joined('a', 0);
-    assert.equal(s.lastSeq('a'), undefined);
-    s.saw('a', 3);
-    s.saw('a', 2); // a publish reply that arrives after a later event
-    assert.equal(s.lastSeq('a'), 3);
-    s.saw('ghost', 9);
+    s.add('a');
+    assert.equal(s.position('a'), undefined, 'no position before the join reply');
+    assert.equal(s.event('a', 1), 'untracked');
+    s.joined('a', { epoch: 'e1', seq: 0 });
+    assert.deepEqual(s.position('a'), { epoch: 'e1', seq: 0 });
+    assert.equal(s.event('a', 1), 'new');
+    assert.equal(s.event('a', 3), 'new', 'a gap is not a duplicate');
+    assert.equal(s.event('a', 3), 'duplicate');
+    assert.equal(s.event('a', 2), 'duplicate');
+    assert.deepEqual(s.position('a'), { epoch: 'e1', seq: 3 });
+    assert.equal(s.event('ghost', 9), 'untracked');
     assert.equal(s.has('ghost'), false, 'events of rooms not joined do not create them');
-    s.joined('b', 7);
+    s.joined('b', { epoch: 'x', seq: 7 });
     assert.deepEqual(s.names(), ['a', 'b']);
-    s.joined('a', 1); // the room emptied and started over
-    assert.equal(s.lastSeq('a'), 1);
     s.forget('a');
     assert.deepEqual(s.names(), ['b']);
+  });
+
+  it('a rejoin reply never moves the position back within an epoch, and adopts a new epoch', () => {
+    const s = new RoomSet();
+    s.joined('a', { epoch: 'e1', seq: 5 });
+    s.event('a', 6); // replayed before the reply
+    s.event('a', 7);
+    s.joined('a', { epoch: 'e1', seq: 6 });
+    assert.deepEqual(s.position('a'), { epoch: 'e1', seq: 7 });
+    s.joined('a', { epoch: 'e1', seq: 9 }); // too old: the reply's position is ahead
+    assert.deepEqual(s.position('a'), { epoch: 'e1', seq: 9 });
+    s.joined('a', { epoch: 'e2', seq: 2 }); // epoch changed: seq starts over
+    assert.deepEqual(s.position('a'), { epoch: 'e2', seq: 2 });
+    assert.equal(s.event('a', 3), 'new');
+    s.reset('a', { epoch: 'e3', seq: 0 });
+    assert.deepEqual(s.position('a'), { epoch: 'e3', seq: 0 });
+    const copy = s.position('a');
+    if (copy !== undefined) copy.seq = 99;
+    assert.deepEqual(s.position('a'), { epoch: 'e3', seq: 0 }, 'position() hands out a copy');
+  });
+
+  it('a join of a room already joined on this connection leaves the position alone (events may be in flight)', () => {
+    const s = new RoomSet();
+    s.joined('a', { epoch: 'e1', seq: 2 });
+    s.joinedAgain('a', { epoch: 'e1', seq: 5 });
+    assert.deepEqual(s.position('a'), { epoch: 'e1', seq: 2 });
+    assert.equal(s.event('a', 3), 'new', 'event 3, sent before the reply, still arrives');
+    s.joinedAgain('new', { epoch: 'n', seq: 4 });
+    assert.deepEqual(s.position('new'), { epoch: 'n', seq: 4 });
+  });
+
+  it('an exclude_self publish moves the position only when it is the very next event', () => {
+    const s = new RoomSet();
+    s.joined('a', { epoch: 'e', seq: 4 });
+    s.skipped('a', 6); // event 5 is still on its way
+    assert.deepEqual(s.position('a'), { epoch: 'e', seq: 4 });
+    assert.equal(s.event('a', 5), 'new');
+    s.skipped('a', 6);
+    assert.deepEqual(s.position('a'), { epoch: 'e', seq: 6 });
+  });
+});
+
+describe('reconnect URL', () => {
+  it('turns /rooms/<room> into /ws, keeping any prefix and the query', () => {
+    assert.equal(urlWithoutRoom('ws://h:1/rooms/lobby'), 'ws://h:1/ws');
+    assert.equal(urlWithoutRoom('wss://h/chat/rooms/a%20b?token=t&x=1'), 'wss://h/chat/ws?token=t&x=1');
+    assert.equal(urlWithoutRoom('ws://h:1/ws?token=t'), 'ws://h:1/ws?token=t');
+    assert.equal(urlWithoutRoom('ws://h:1/rooms/a/extra'), 'ws://h:1/rooms/a/extra', 'not a room URL: unchanged');
   });
 });
 
@@ -149,10 +201,40 @@ describe('conversions', () => {
     assert.equal('text' in server, false);
   });
 
+  it('marks events of the previous connection as fromSelf (replays)', () => {
+    assert.equal(toRoomEvent({ room: 'r', seq: 1, connId: 'old' }, 'new', 'old').fromSelf, true);
+    assert.equal(toRoomEvent({ room: 'r', seq: 1, connId: 'other' }, 'new', 'old').fromSelf, false);
+    assert.equal(toRoomEvent({ room: 'r', seq: 1, connId: '' }, '', '').fromSelf, false);
+  });
+
+  it('reads recovery outcomes and history replies', () => {
+    assert.equal(toRecovery({ recovered: true, recovery: 1 }), 'recovered');
+    assert.equal(toRecovery({ recovered: false, recovery: 2 }), 'epoch_changed');
+    assert.equal(toRecovery({ recovery: 3 }), 'too_old');
+    assert.equal(toRecovery({}), 'unsupported', 'a server that does not answer the recovery');
+    assert.equal(toRecovery({ recovery: 1 }), 'unsupported', 'RECOVERED without recovered = true is not trusted');
+    assert.equal(toRecovery({ recovery: 99 as never }), 'unsupported', 'a newer server');
+    assert.deepEqual(toHistory({ room: 'r', epoch: 'e', seq: '9', events: [{ room: 'r', seq: 8, text: 't', connId: 'me' }], complete: true } as never, 'me', ''), {
+      room: 'r',
+      epoch: 'e',
+      seq: 9,
+      events: [{ room: 'r', seq: 8, timeUs: 0, text: 't', connId: 'me', userId: '', fromSelf: true }],
+      complete: true,
+    });
+    assert.deepEqual(toHistory({}, '', ''), { room: '', epoch: '', seq: 0, events: [], complete: false });
+  });
+
+  it('names every RecoveryResult of the proto', () => {
+    assert.deepEqual(
+      Object.entries(roomcast.v1.RecoveryResult).map(([k, v]) => [k.replace('RECOVERY_RESULT_', '').toLowerCase(), v]),
+      Object.entries(RECOVERY_RESULTS).map(([v, name]) => [name === 'unsupported' ? 'unspecified' : name, Number(v)]),
+    );
+  });
+
   it('fills Welcome defaults', () => {
     assert.deepEqual(toWelcome({ connId: 'c', rooms: [{ room: 'a', seq: 2 }] }), {
       connId: 'c',
-      rooms: [{ room: 'a', seq: 2 }],
+      rooms: [{ room: 'a', seq: 2, epoch: '' }],
       maxPayloadBytes: 0,
       userId: '',
       authRequired: false,

@@ -29,7 +29,7 @@ function answerRooms(c: PeerConnection): void {
   c.onCommand = (cmd: DecodedCommand) => {
     if (c.answerClose(cmd)) return;
     const m = cmd.message;
-    if (m.join) c.send({ id: cmd.id, join: { room: m.join.room, seq: 0 } });
+    if (m.join) c.send({ id: cmd.id, join: { room: m.join.room, seq: 0, epoch: 'e0' } });
     if (m.leave) c.send({ id: cmd.id, leave: { room: m.leave.room } });
     if (m.publish) c.send({ id: cmd.id, publish: { room: m.publish.room, seq: 1 } });
     if (m.echo) c.send({ id: cmd.id, echo: m.echo });
@@ -158,7 +158,8 @@ describe('tokens', () => {
     assert.equal(c.userId, 'user-of-t1');
     peer.connections[0]?.close(CloseCode.CLOSE_CODE_TOKEN_EXPIRED, 'token expired');
     await next(c, 'open');
-    assert.equal(peer.connections[1]?.url, '/rooms/lobby?x=1&token=t2');
+    // Reconnects go to /ws (the client rejoins the URL's room itself, with since), query kept.
+    assert.equal(peer.connections[1]?.url, '/ws?x=1&token=t2');
     await c.close();
     await peer.close();
   });
@@ -247,13 +248,14 @@ describe('commands the server does not implement yet, and pushes', () => {
 
   it('emits presence changes, removals (and forgets the room), stray errors and unreadable frames', async () => {
     const peer = await Peer.start((c) => {
-      c.welcome({ rooms: [{ room: 'lobby', seq: 5 }] });
+      c.welcome({ rooms: [{ room: 'lobby', seq: 5, epoch: 'e' }] });
       answerRooms(c);
     });
     const c = client(peer, { encoding: 'json' }, '/rooms/lobby');
     await c.connect();
     assert.deepEqual(c.rooms, ['lobby']);
-    assert.equal(c.lastSeq('lobby'), 5);
+    assert.deepEqual(c.position('lobby'), { epoch: 'e', seq: 5 });
+    assert.equal(c.lastSeq('lobby'), 5, 'the deprecated alias');
     const conn = peer.connections[0] as PeerConnection;
 
     const presence = next(c, 'presence');
@@ -263,7 +265,7 @@ describe('commands the server does not implement yet, and pushes', () => {
     const event = next(c, 'event');
     conn.ws.send('{"event":{"room":"lobby","seq":"6","timeUs":"1795676197834812","data":"AQID","connId":"c9","userId":"ada","futureField":1}}');
     assert.deepEqual(await event, { room: 'lobby', seq: 6, timeUs: 1795676197834812, data: new Uint8Array([1, 2, 3]), connId: 'c9', userId: 'ada', fromSelf: false });
-    assert.equal(c.lastSeq('lobby'), 6);
+    assert.deepEqual(c.position('lobby'), { epoch: 'e', seq: 6 });
 
     const removed = next(c, 'removed');
     conn.send({ removed: { room: 'lobby', reason: 'kicked' } });
@@ -308,15 +310,15 @@ describe('commands across a reconnect', () => {
     const conn1 = await peer.connection(1);
     conn1.onCommand = (cmd) => {
       if (conn1.answerClose(cmd)) return;
-      if (cmd.message.join?.room === 'a') conn1.send({ id: cmd.id, join: { room: 'a', seq: 7 } });
+      if (cmd.message.join?.room === 'a') conn1.send({ id: cmd.id, join: { room: 'a', seq: 7, epoch: 'e0', recovery: 3 } });
       if (cmd.message.join?.room === 'b') conn1.send({ id: cmd.id, error: { code: ErrorCode.ERROR_CODE_PERMISSION_DENIED, message: 'no' } });
       if (cmd.message.publish) conn1.send({ id: cmd.id, publish: { room: 'a', seq: 8 } });
     };
     assert.deepEqual(await waiting, { room: 'a', seq: 8 });
     assert.deepEqual(conn1.received.map((r) => r.command), ['join', 'join', 'publish'], 'rejoins go first');
-    assert.deepEqual(rejoins.map((r) => [r.room, r.lastSeq, r.seq, r.error?.code]), [
-      ['a', 3, 7, undefined],
-      ['b', undefined, undefined, ErrorCode.ERROR_CODE_PERMISSION_DENIED],
+    assert.deepEqual(rejoins.map((r) => [r.room, r.since, r.position, r.recovery, r.error?.code]), [
+      ['a', { epoch: 'e0', seq: 3 }, { epoch: 'e0', seq: 7 }, 'too_old', undefined],
+      ['b', { epoch: 'e0', seq: 0 }, undefined, 'none', ErrorCode.ERROR_CODE_PERMISSION_DENIED],
     ]);
     assert.deepEqual(c.rooms, ['a'], 'a room that could not be rejoined is dropped');
     await c.close();
