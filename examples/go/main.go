@@ -5,8 +5,11 @@
 //
 //	chat -url ws://127.0.0.1:9001/ws -room lobby [-json] [-exclude-self] [-bytes]
 //
-// When stdin ends it sends the close command and exits once the server has closed the
-// connection.
+// When the connection drops with a code that allows it (1001, 1006, 1011, 4000-4499) it
+// reconnects and rejoins with the last position it saw, (epoch, seq), and its previous
+// connection id: the server replays what was missed and the program prints `recovered ...`, or
+// `resync ...` when it cannot. When stdin ends it sends the close command and exits once the
+// server has closed the connection.
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -31,50 +35,94 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 
-	w := newWire(*useJSON)
-	dialer := websocket.Dialer{Subprotocols: []string{w.subprotocol}, HandshakeTimeout: 10 * time.Second}
-	conn, _, err := dialer.Dial(*url, nil)
+	c := &client{wire: newWire(*useJSON), room: *room, excludeSelf: *excludeSelf, asBytes: *asBytes, lines: make(chan string)}
+	go readLines(c.lines)
+	delay := 250 * time.Millisecond
+	for {
+		code, done := c.session(*url)
+		fmt.Printf("closed code=%d\n", code)
+		if done || !reconnects(code) {
+			return
+		}
+		fmt.Printf("reconnecting in %v\n", delay)
+		time.Sleep(delay)
+		if delay < 5*time.Second {
+			delay *= 2
+		}
+	}
+}
+
+// client is what outlives one connection: the room, the position in it, the stdin lines.
+type client struct {
+	wire        wire
+	room        string
+	excludeSelf bool
+	asBytes     bool
+	lines       chan string
+	// The last event seen (or the position at the join): where a rejoin recovers from.
+	since *pb.StreamPosition
+	// The id of the last connection that got its Welcome.
+	connID string
+}
+
+// reconnects says whether a close code allows reconnecting (the proto's CloseCode comments).
+func reconnects(code int) bool {
+	return code == 1001 || code == 1006 || code == 1011 || (code >= 4000 && code < 4500)
+}
+
+// session runs one connection until it closes; done is true once stdin has ended.
+func (c *client) session(url string) (code int, done bool) {
+	dialer := websocket.Dialer{Subprotocols: []string{c.wire.subprotocol}, HandshakeTimeout: 10 * time.Second}
+	conn, _, err := dialer.Dial(url, nil)
 	if err != nil {
-		log.Fatalf("dial %s: %v", *url, err)
+		if c.connID == "" {
+			log.Fatalf("dial %s: %v", url, err)
+		}
+		return websocket.CloseAbnormalClosure, false
 	}
 	defer conn.Close()
 	fmt.Printf("connected subprotocol=%s\n", conn.Subprotocol())
 
 	frames := make(chan *pb.ServerMessage)
 	closed := make(chan int, 1)
-	go readFrames(conn, w, frames, closed)
-	lines := make(chan string)
-	go readLines(lines)
+	go readFrames(conn, c.wire, frames, closed)
 
 	// Only this goroutine writes to the connection (gorilla allows one writer at a time).
 	var nextID uint32
 	send := func(m *pb.ClientMessage) {
 		nextID++
 		m.Id = nextID
-		if err := w.write(conn, m); err != nil {
-			log.Fatalf("send: %v", err)
+		if err := c.wire.write(conn, m); err != nil {
+			log.Printf("send: %v", err)
 		}
 	}
 
-	send(&pb.ClientMessage{Command: &pb.ClientMessage_Join{Join: &pb.Join{Room: *room}}})
+	joined := false
+	lines := c.lines
 	for {
 		select {
 		case m := <-frames:
-			show(m)
+			c.show(m)
+			if w := m.GetWelcome(); w != nil && !joined {
+				// Join (again), from the last position seen, if any.
+				send(&pb.ClientMessage{Command: &pb.ClientMessage_Join{Join: &pb.Join{Room: c.room, Since: c.since, PreviousConnId: c.connID}}})
+				c.connID = w.ConnId
+				joined = true
+			}
 		case line, ok := <-lines:
 			if !ok {
 				send(&pb.ClientMessage{Command: &pb.ClientMessage_Close{Close: &pb.Close{Reason: "stdin ended"}}})
 				lines = nil // a nil channel never delivers: stop reading stdin
+				done = true
 				continue
 			}
-			p := &pb.Publish{Room: *room, ExcludeSelf: *excludeSelf, Payload: &pb.Publish_Text{Text: line}}
-			if *asBytes {
+			p := &pb.Publish{Room: c.room, ExcludeSelf: c.excludeSelf, Payload: &pb.Publish_Text{Text: line}}
+			if c.asBytes {
 				p.Payload = &pb.Publish_Data{Data: []byte(line)}
 			}
 			send(&pb.ClientMessage{Command: &pb.ClientMessage_Publish{Publish: p}})
 		case code := <-closed:
-			fmt.Printf("closed code=%d\n", code)
-			return
+			return code, done
 		}
 	}
 }
@@ -109,13 +157,29 @@ func readLines(lines chan<- string) {
 	close(lines)
 }
 
-// show prints one server message as one line.
-func show(m *pb.ServerMessage) {
+// show prints one server message as one line (two for a join that asked to recover), and keeps
+// the position in the room.
+func (c *client) show(m *pb.ServerMessage) {
 	switch k := m.Kind.(type) {
 	case *pb.ServerMessage_Welcome:
 		fmt.Printf("welcome conn=%s max_payload_bytes=%d\n", k.Welcome.ConnId, k.Welcome.MaxPayloadBytes)
 	case *pb.ServerMessage_Join:
-		fmt.Printf("joined room=%s seq=%d\n", k.Join.Room, k.Join.Seq)
+		j := k.Join
+		fmt.Printf("joined room=%s seq=%d\n", j.Room, j.Seq)
+		if j.Recovered {
+			fmt.Printf("recovered room=%s missed=%d\n", j.Room, j.Missed)
+		} else if j.Recovery != pb.RecoveryResult_RECOVERY_RESULT_UNSPECIFIED {
+			fmt.Printf("resync room=%s reason=%s\n", j.Room, strings.ToLower(strings.TrimPrefix(j.Recovery.String(), "RECOVERY_RESULT_")))
+		}
+		if j.Room == c.room && (c.since == nil || c.since.Epoch != j.Epoch || c.since.Seq < j.Seq) {
+			c.since = &pb.StreamPosition{Epoch: j.Epoch, Seq: j.Seq}
+		}
+	case *pb.ServerMessage_StreamReset:
+		r := k.StreamReset
+		fmt.Printf("resync room=%s reason=stream_reset\n", r.Room)
+		if r.Room == c.room {
+			c.since = &pb.StreamPosition{Epoch: r.Epoch, Seq: r.Seq}
+		}
 	case *pb.ServerMessage_Publish:
 		fmt.Printf("published room=%s seq=%d\n", k.Publish.Room, k.Publish.Seq)
 	case *pb.ServerMessage_Event:
@@ -125,6 +189,9 @@ func show(m *pb.ServerMessage) {
 			payload = "data=" + base64.StdEncoding.EncodeToString(e.GetData())
 		}
 		fmt.Printf("event room=%s seq=%d from=%s %s\n", e.Room, e.Seq, e.ConnId, payload)
+		if e.Room == c.room && c.since != nil && e.Seq > c.since.Seq {
+			c.since.Seq = e.Seq
+		}
 	case *pb.ServerMessage_Error:
 		fmt.Printf("error id=%d code=%s message=%s\n", m.Id, k.Error.Code, k.Error.Message)
 	case *pb.ServerMessage_Close:
