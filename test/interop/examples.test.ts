@@ -3,12 +3,14 @@
  * protoc-gen-go code), the Python example (websockets + protoc's _pb2) and the TypeScript SDK.
  * Each sees the others' messages, in the order of the room's sequence numbers, and exclude-self
  * holds across languages. Then the same over the JSON fallback, where Go reads and writes with
- * protojson and Python with json_format, strictly: the standard proto3 JSON mapping.
+ * protojson and Python with json_format, strictly: the standard proto3 JSON mapping. Last, each
+ * example rides out an admin disconnect (4003): it reconnects, rejoins with its last position and
+ * prints the events it missed, replayed, and a `recovered` line.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type RoomcastClient, type RoomEvent } from '../../src/client/index.js';
-import { startServer, type TestServer } from '../helpers.js';
+import { hsToken, httpRequest, startServer, type TestServer } from '../helpers.js';
 import { type ExampleProcess, missingTools, prepareWorkspace, startGo, startPython, type Workspace } from './examples.js';
 
 const skip = missingTools();
@@ -149,6 +151,71 @@ describe('Go, Python and TypeScript clients in one room', { skip }, () => {
     // read would have stopped the program with an error).
     assert.equal(await go.end(), 0, go.describe());
     assert.equal(await py.end(), 0, py.describe());
+    await ts.close();
+  });
+});
+
+describe('Go and Python examples reconnect and recover', { skip }, () => {
+  const SECRET = 'interop-secret-interop-secret-interop-secret';
+  const API_KEY = 'interop-api-key-0123456789';
+  let ws: Workspace;
+  let srv: TestServer;
+  const running: ExampleProcess[] = [];
+  const clients: RoomcastClient[] = [];
+  before(async () => {
+    ws = prepareWorkspace();
+    // Tokens give each example a user id, which the admin API disconnects by.
+    srv = await startServer({ authSecret: SECRET, anonymous: 'allow', apiKey: API_KEY });
+  });
+  after(async () => {
+    for (const p of running) p.kill();
+    await Promise.all(clients.map((c) => c.close()));
+    await srv?.close();
+    ws?.remove();
+  });
+
+  it('after an admin disconnect with reconnect (4003): the missed events, replayed, then a recovered line, then live ones', async () => {
+    const room = 'interop-recover';
+    const ts: RoomcastClient = createClient({ url: srv.url(), rooms: [room] });
+    clients.push(ts);
+    await ts.connect();
+    const url = async (user: string): Promise<string> => srv.url(`/ws?token=${await hsToken(SECRET, { sub: user })}`);
+    const go = startGo(ws, ['-url', await url('go-user'), '-room', room]);
+    const py = startPython(ws, ['--url', await url('py-user'), '--room', room, '--json']);
+    running.push(go, py);
+    for (const p of [go, py]) await p.line(new RegExp(`^joined room=${room} seq=0$`));
+    await ts.publish(room, 'one');
+    await ts.publish(room, 'two');
+    await until(() => go.events().length === 2 && py.events().length === 2, () => `events 1 and 2; ${go.describe()}; ${py.describe()}`);
+
+    for (const user of ['go-user', 'py-user']) {
+      const r = await httpRequest(srv.http, 'POST', `/api/users/${user}/disconnect`, { body: JSON.stringify({ reconnect: true, reason: 'interop' }), headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` } });
+      assert.equal(r.status, 200, r.body.toString());
+    }
+    // While they are away (each waits 250 ms before reconnecting).
+    for (const text of ['three', 'four', 'five']) await ts.publish(room, text);
+    for (const p of [go, py]) {
+      await p.line(/^closed code=4003$/);
+      await p.line(new RegExp(`^recovered room=${room} missed=3$`));
+    }
+    await ts.publish(room, 'six');
+    await until(() => go.events().length === 6 && py.events().length === 6, () => `six events; ${go.describe()}; ${py.describe()}`);
+    for (const p of [go, py]) {
+      assert.deepEqual(p.events().map((e) => [e.seq, e.text]), [
+        [1, 'one'],
+        [2, 'two'],
+        [3, 'three'],
+        [4, 'four'],
+        [5, 'five'],
+        [6, 'six'],
+      ], p.describe());
+      const welcomes = p.lines.filter((l) => l.startsWith('welcome conn='));
+      assert.equal(new Set(welcomes).size, 2, `two connections; ${p.describe()}`);
+      // The replay came before the join reply, which came before the live event.
+      const at = (re: RegExp): number => p.lines.findIndex((l) => re.test(l));
+      assert.ok(at(/^event .* seq=5 /) < at(/^recovered /) && at(/^recovered /) < at(/^event .* seq=6 /), p.describe());
+      assert.equal(await p.end(), 0, p.describe());
+    }
     await ts.close();
   });
 });
