@@ -10,7 +10,17 @@ import { positionOf, toAuthResult, toHistory, toJoinResult, toNumber, toPresence
 import { RoomcastClientError, ServerError } from './errors.js';
 import type { ClientOptions } from './options.js';
 import { Session } from './session.js';
-import type { AuthResult, HistoryResult, JoinResult, Payload, PresenceResult, PresenceStatsResult, PublishResult, RefreshResult, StreamPosition } from './types.js';
+import type {
+  AuthResult,
+  HistoryResult,
+  JoinResult,
+  Payload,
+  PresenceResult,
+  PresenceStatsResult,
+  PublishResult,
+  RefreshResult,
+  StreamPosition,
+} from './types.js';
 
 /** Per-command options. */
 export interface RequestOptions {
@@ -56,7 +66,9 @@ export class RoomcastClient extends Session {
    */
   async join(room: string, options: RequestOptions = {}): Promise<JoinResult> {
     // The position is recorded as the reply is read: events right behind it are counted from it.
-    const reply = await this.request('join', { join: { room } }, options.timeoutMs, (m) => this.roomSet.joinedAgain(m.join?.room ?? room, positionOf(m.join ?? {})));
+    const reply = await this.request('join', { join: { room } }, options.timeoutMs, (m) => {
+      this.roomSet.joinedAgain(m.join?.room ?? room, positionOf(m.join ?? {}));
+    });
     return toJoinResult(reply.join ?? {});
   }
 

@@ -61,7 +61,12 @@ export function positionOf(j: { epoch?: string | null; seq?: unknown }): StreamP
  * Values of the proto enum roomcast.v1.RecoveryResult (a unit test holds them to the proto). A
  * value this client does not know reads as 'unsupported'.
  */
-export const RECOVERY_RESULTS: Readonly<Record<number, RecoveryOutcome>> = Object.freeze({ 0: 'unsupported', 1: 'recovered', 2: 'epoch_changed', 3: 'too_old' });
+export const RECOVERY_RESULTS: Readonly<Record<number, RecoveryOutcome>> = Object.freeze({
+  0: 'unsupported',
+  1: 'recovered',
+  2: 'epoch_changed',
+  3: 'too_old',
+});
 
 /** What became of a join sent with `since`. */
 export function toRecovery(j: Of<'join'>): RecoveryOutcome {

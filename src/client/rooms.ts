@@ -41,7 +41,7 @@ export class RoomSet {
       this.rooms.set(room, { position: { ...at } });
       return;
     }
-    if (r.position !== undefined && r.position.epoch === at.epoch && r.position.seq >= at.seq) return;
+    if (r.position?.epoch === at.epoch && r.position.seq >= at.seq) return;
     r.position = { ...at };
   }
 
@@ -58,7 +58,7 @@ export class RoomSet {
    */
   joinedAgain(room: string, at: StreamPosition): void {
     const r = this.rooms.get(room);
-    if (r?.position !== undefined && r.position.epoch === at.epoch) return;
+    if (r?.position?.epoch === at.epoch) return;
     this.joined(room, at);
   }
 

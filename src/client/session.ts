@@ -152,10 +152,7 @@ export class Session extends Emitter<ClientEvents> {
       conn.send(message);
       // The server answers, then closes with 1000; whatever it fails to do in time, do from here.
       const force = (): void => conn.close(CloseCode.CLOSE_CODE_NORMAL, reason);
-      reply.then(
-        () => (this.closeTimer = setTimeout(force, this.options.closeTimeoutMs)),
-        force,
-      );
+      reply.then(() => (this.closeTimer = setTimeout(force, this.options.closeTimeoutMs)), force);
     }
     return this.done.promise;
   }

@@ -85,7 +85,7 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1
 async function publishAtRate(p: RoomcastClient, room: string, total: number, perSecond: number, payload = (i: number) => `e${i}`): Promise<number> {
   const batch = Math.max(1, Math.round(perSecond / 100));
   const replies: Array<Promise<{ seq: number }>> = [];
-  for (let i = 0; i < total; ) {
+  for (let i = 0; i < total;) {
     for (let k = 0; k < batch && i < total; k += 1, i += 1) replies.push(p.publish(room, payload(i)));
     await sleep(10);
   }
@@ -132,7 +132,13 @@ describe('recovery through the SDK (memory broker)', () => {
    * lets it read again. Resolves with the last seq of each room once the client has rejoined
    * (every rejoin settled).
    */
-  async function stallUntilClosed(srv: TestServer, px: TcpProxy, c: RoomcastClient, p: RoomcastClient, fill: Array<[string, string]>): Promise<Map<string, number>> {
+  async function stallUntilClosed(
+    srv: TestServer,
+    px: TcpProxy,
+    c: RoomcastClient,
+    p: RoomcastClient,
+    fill: Array<[string, string]>,
+  ): Promise<Map<string, number>> {
     const rejoined = new Promise<void>((resolve) => {
       let left = fill.length;
       c.on('rejoin', () => {
@@ -253,19 +259,25 @@ describe('recovery through the SDK (memory broker)', () => {
     await other.publish(room, 'five');
     await until(() => gotA.at(-1)?.seq === 5 && gotB.at(-1)?.seq === 5, 'the live event');
 
-    assert.deepEqual(gotA.map((e) => [e.seq, e.text, e.fromSelf]), [
-      [1, 'one', false],
-      [3, 'three', true], // its own, from its previous connection
-      [5, 'five', false],
-    ]);
+    assert.deepEqual(
+      gotA.map((e) => [e.seq, e.text, e.fromSelf]),
+      [
+        [1, 'one', false],
+        [3, 'three', true], // its own, from its previous connection
+        [5, 'five', false],
+      ],
+    );
     assert.equal(ra.missed, 2);
-    assert.deepEqual(gotB.map((e) => [e.seq, e.text]), [
-      [1, 'one'],
-      [2, 'two'],
-      [3, 'three'],
-      [4, 'four'],
-      [5, 'five'],
-    ]);
+    assert.deepEqual(
+      gotB.map((e) => [e.seq, e.text]),
+      [
+        [1, 'one'],
+        [2, 'two'],
+        [3, 'three'],
+        [4, 'four'],
+        [5, 'five'],
+      ],
+    );
     assert.equal(rb.missed, 4);
   });
 
@@ -279,13 +291,22 @@ describe('recovery through the SDK (memory broker)', () => {
     await reader.connect();
 
     const all = await reader.history(room);
-    assert.deepEqual(all.events.map((e) => e.seq), range(10));
+    assert.deepEqual(
+      all.events.map((e) => e.seq),
+      range(10),
+    );
     assert.equal(all.seq, 10);
     assert.equal(all.complete, false, 'no since: complete is not claimed');
     assert.equal(all.events[0]?.text, 'h1');
     assert.equal(all.events[0]?.connId, p.connId);
-    assert.deepEqual((await reader.history(room, { limit: 3 })).events.map((e) => e.seq), [8, 9, 10]);
-    assert.deepEqual((await reader.history(room, { limit: 3, reverse: true })).events.map((e) => e.seq), [10, 9, 8]);
+    assert.deepEqual(
+      (await reader.history(room, { limit: 3 })).events.map((e) => e.seq),
+      [8, 9, 10],
+    );
+    assert.deepEqual(
+      (await reader.history(room, { limit: 3, reverse: true })).events.map((e) => e.seq),
+      [10, 9, 8],
+    );
     const since = await reader.history(room, { since: { epoch: all.epoch, seq: 7 } });
     assert.deepEqual([since.events.map((e) => e.seq), since.complete], [[8, 9, 10], true]);
     const upToDate = await reader.history(room, { since: { epoch: all.epoch, seq: 10 } });

@@ -38,7 +38,9 @@ function journal(c: RoomcastClient): string[] {
   c.on('event', (e) => log.push(`event ${e.room} ${e.seq}${e.fromSelf ? ' self' : ''}`));
   c.on('rejoin', (r) => log.push(`rejoin ${r.room} ${r.recovery} ${r.missed}`));
   c.on('recovered', (r) => log.push(`recovered ${r.room} ${r.missed}`));
-  c.on('resync', (r) => log.push(`resync ${r.room} ${r.reason} ${r.previous?.epoch ?? '-'}:${r.previous?.seq ?? '-'} -> ${r.position.epoch}:${r.position.seq}`));
+  c.on('resync', (r) =>
+    log.push(`resync ${r.room} ${r.reason} ${r.previous?.epoch ?? '-'}:${r.previous?.seq ?? '-'} -> ${r.position.epoch}:${r.position.seq}`),
+  );
   return log;
 }
 
@@ -90,7 +92,10 @@ describe('rejoin with since', () => {
     });
     await until(() => log.includes('event a 7 self'), 'the live event');
     const join = (await conn1.command(0)).message.join;
-    assert.deepEqual({ room: join?.room, epoch: join?.since?.epoch, seq: Number(join?.since?.seq), prev: join?.previousConnId }, { room: 'a', epoch: 'e1', seq: 4, prev: 'conn-0' });
+    assert.deepEqual(
+      { room: join?.room, epoch: join?.since?.epoch, seq: Number(join?.since?.seq), prev: join?.previousConnId },
+      { room: 'a', epoch: 'e1', seq: 4, prev: 'conn-0' },
+    );
     assert.deepEqual(log, [
       'rejoin a none 0',
       'event a 3',
@@ -230,13 +235,25 @@ describe('history', () => {
       if (m.history) {
         conn0.send({
           id: cmd.id,
-          history: { room: m.history.room, epoch: 'e1', seq: 9, complete: m.history.since != null, events: [{ room: 'a', seq: 9, text: 'nine', connId: 'conn-0', timeUs: 5 }] },
+          history: {
+            room: m.history.room,
+            epoch: 'e1',
+            seq: 9,
+            complete: m.history.since != null,
+            events: [{ room: 'a', seq: 9, text: 'nine', connId: 'conn-0', timeUs: 5 }],
+          },
         });
       }
     });
     await connecting;
     const h = await c.history('a', { since: { epoch: 'e1', seq: 8 }, limit: 5 });
-    assert.deepEqual(h, { room: 'a', epoch: 'e1', seq: 9, complete: true, events: [{ room: 'a', seq: 9, timeUs: 5, text: 'nine', connId: 'conn-0', userId: '', fromSelf: true }] });
+    assert.deepEqual(h, {
+      room: 'a',
+      epoch: 'e1',
+      seq: 9,
+      complete: true,
+      events: [{ room: 'a', seq: 9, timeUs: 5, text: 'nine', connId: 'conn-0', userId: '', fromSelf: true }],
+    });
     assert.equal((await c.history('a', { reverse: true })).complete, false);
     const [first, second] = conn0.received.filter((r) => r.command === 'history').map((r) => r.message.history);
     assert.deepEqual([first?.room, first?.since?.epoch, Number(first?.since?.seq), first?.limit, first?.reverse], ['a', 'e1', 8, 5, false]);
