@@ -105,8 +105,16 @@ export class RoomcastClient extends Session {
    * are gone (too old, or the room's epoch changed). Does not move the client's position.
    */
   async history(room: string, options: HistoryOptions = {}): Promise<HistoryResult> {
-    const history: NonNullable<ClientMessage['history']> = { room, limit: options.limit ?? 0, reverse: options.reverse === true };
-    if (options.since !== undefined) history.since = { epoch: options.since.epoch, seq: options.since.seq };
+    // uint32 on the wire: anything else would be sent as some other number.
+    const { limit, since } = options;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0 && limit <= 0xffffffff)) {
+      throw new TypeError(`history: limit must be a whole number >= 0, got ${String(limit)}`);
+    }
+    if (since !== undefined && !(typeof since.epoch === 'string' && Number.isSafeInteger(since.seq) && since.seq >= 0)) {
+      throw new TypeError(`history: since must be { epoch: string, seq: whole number >= 0 }, got ${JSON.stringify(since)}`);
+    }
+    const history: NonNullable<ClientMessage['history']> = { room, limit: limit ?? 0, reverse: options.reverse === true };
+    if (since !== undefined) history.since = { epoch: since.epoch, seq: since.seq };
     const r = (await this.request('history', { history }, options.timeoutMs)).history ?? {};
     return toHistory(r, this.connId, this.previousConnId);
   }
