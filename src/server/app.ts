@@ -124,6 +124,8 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     open: (ws) => onOpen(ctx, ws),
     message: (ws, message, isBinary) => onMessage(ctx, ws, message, isBinary),
     subscription: (_ws, topic, newCount) => rooms.topicCount(Buffer.from(topic).toString('latin1'), newCount),
+    // A replay waiting for room in the send buffer goes on (recovery.ts).
+    drain: (ws) => ctx.recoveries.resume(ws.getUserData().id),
     close: (ws, code) => onClose(ctx, ws, code),
   });
   app.ws('/ws', behavior(false));

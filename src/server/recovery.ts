@@ -6,11 +6,17 @@
  *    room's live events (recoveries.ts) without being subscribed to its topic yet.
  * 2. The broker gives the room's position (for Redis, once this process's subscription is in
  *    place) and the stored events after `since`.
- * 3. In one corked burst: the replayed events, then the collected live events newer than the
- *    last replayed one (and any stream reset among them), then the subscription to the topic;
- *    the JoinReply follows at once. Live events published after that reach the connection
- *    through its topic, after everything above (uWS sends publishes at the end of the loop
- *    iteration, and a socket subscribed after a publish does not get it).
+ * 3. The replayed events go out, then the collected live events newer than the last replayed
+ *    one (and any stream reset among them), then the connection subscribes to the topic and the
+ *    JoinReply follows at once. Live events published after that reach the connection through
+ *    its topic, after everything above (uWS sends publishes at the end of the loop iteration,
+ *    and a socket subscribed after a publish does not get it).
+ *
+ * Step 3 is paced by the send buffer: it runs in one corked burst when everything fits under a
+ * quarter of maxBackpressure (the usual case), and otherwise sends up to that mark and goes on
+ * from uWS's `drain` callback, so a large replay never makes the connection a slow consumer.
+ * Live events collected meanwhile are bounded by maxBackpressure: past it the connection is
+ * closed as a slow consumer (4000), and its next join recovers from where it got to.
  *
  * An event published with exclude_self is never replayed to its publisher: neither to this
  * connection nor to the one it names as its previous (Join.previous_conn_id).
@@ -19,6 +25,7 @@ import type { HistoryRead, StoredEvent, StreamPosition } from '../broker/broker.
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { decodeEventFrame, encodeEventJson } from '../protocol/events.js';
 import { RecoveryResult } from '../protocol/types.js';
+import { closeConn } from './close.js';
 import type { Conn } from './connections.js';
 import type { ServerContext } from './context.js';
 import { enterRoom } from './membership.js';
@@ -53,11 +60,17 @@ function ownExcluded(e: StoredEvent, conn: Conn, previousConnId: string): boolea
   return e.excludeSelf && (e.connId === conn.id || (previousConnId !== '' && e.connId === previousConnId));
 }
 
+/** Settles a paced replay. */
+interface Settle {
+  resolve(outcome: JoinOutcome): void;
+  reject(err: unknown): void;
+}
+
 /**
  * Joins `conn` to `room` (validated, allowed, not a member yet) and replays the events after
- * `since`. Resolves (or returns, with an in-process broker) once everything up to the live
- * stream has been sent; the caller sends the JoinReply right after. Rejects if the broker fails:
- * then the connection is not in the room.
+ * `since`. Returns (in-process broker, small replay) or resolves once everything up to the live
+ * stream has been sent; the caller sends the JoinReply right after. Rejects if the broker fails
+ * or the connection goes: then the connection is not in the room.
  */
 export function recoverJoin(ctx: ServerContext, conn: Conn, room: string, since: StreamPosition, previousConnId: string): JoinOutcome | Promise<JoinOutcome> {
   if (ctx.recoveries.has(room, conn.id)) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `already joining room "${room}"`);
@@ -77,25 +90,24 @@ export function recoverJoin(ctx: ServerContext, conn: Conn, room: string, since:
     throw err;
   }
   if (!(read instanceof Promise)) {
-    try {
-      return finish(ctx, conn, room, since, previousConnId, read, pending);
-    } finally {
-      done();
-    }
+    const replay = new Replay(ctx, conn, room, since, previousConnId, read, pending, done);
+    // Inside the message handler: the socket is corked already.
+    const outcome = replay.step();
+    if (outcome !== undefined) return outcome;
+    return replay.paced();
   }
   return read.then(
     (r) => {
-      try {
-        let outcome: JoinOutcome | undefined;
-        const ws = conn.ws;
-        if (ws === undefined || conn.closed) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'the connection closed');
-        ws.cork(() => {
-          outcome = finish(ctx, conn, room, since, previousConnId, r, pending);
-        });
-        return outcome as JoinOutcome;
-      } finally {
+      if (conn.ws === undefined || conn.closed) {
         done();
+        throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'the connection closed');
       }
+      const replay = new Replay(ctx, conn, room, since, previousConnId, r, pending, done);
+      let outcome: JoinOutcome | undefined;
+      conn.ws.cork(() => {
+        outcome = replay.step();
+      });
+      return outcome ?? replay.paced();
     },
     (err: unknown) => {
       done();
@@ -104,42 +116,128 @@ export function recoverJoin(ctx: ServerContext, conn: Conn, room: string, since:
   );
 }
 
-/** Step 3 of the module comment; runs inside a cork. */
-function finish(ctx: ServerContext, conn: Conn, room: string, since: StreamPosition, previousConnId: string, read: HistoryRead, pending: Recovering): JoinOutcome {
-  let recovery: RecoveryResult;
-  let replay: StoredEvent[] = [];
-  if (read.complete) {
-    replay = read.events.filter((e) => !ownExcluded(e, conn, previousConnId));
-    // A replay must fit in the send buffer with room to spare, or the connection would be cut as
-    // a slow consumer and come back for the same replay. Too much to replay is "too old".
-    let bytes = 0;
-    for (const e of replay) bytes += conn.encoding === 'proto' ? e.frame.length : e.frame.length * 2;
-    recovery = bytes <= ctx.config.maxBackpressure / 4 ? RecoveryResult.RECOVERY_RESULT_RECOVERED : RecoveryResult.RECOVERY_RESULT_TOO_OLD;
-    if (recovery !== RecoveryResult.RECOVERY_RESULT_RECOVERED) replay = [];
-  } else {
-    recovery = read.miss === 'too_old' ? RecoveryResult.RECOVERY_RESULT_TOO_OLD : RecoveryResult.RECOVERY_RESULT_EPOCH_CHANGED;
-  }
-  const recovered = recovery === RecoveryResult.RECOVERY_RESULT_RECOVERED;
-  let epoch = read.epoch;
-  let last = recovered ? since.seq : read.seq;
-  for (const e of replay) {
-    sendEvent(conn, e.frame);
-    last = e.seq;
-  }
-  // Live events that arrived while the history was being read, past what was replayed.
-  for (const item of pending.buffer) {
-    if ('reset' in item) {
-      sendReset(conn, room, item.reset);
-      epoch = item.reset.epoch;
-      last = item.reset.seq;
-    } else if (item.seq > last) {
-      if (!ownExcluded(item, conn, previousConnId)) sendEvent(conn, item.frame);
-      last = item.seq;
+/** Step 3 of the module comment for one connection and room. */
+class Replay {
+  private readonly replay: StoredEvent[];
+  private readonly recovery: RecoveryResult;
+  private next = 0;
+  private nextLive = 0;
+  private epoch: string;
+  private last: number;
+  private settle: Settle | undefined;
+  private finished = false;
+  private error: unknown;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly conn: Conn,
+    private readonly room: string,
+    since: StreamPosition,
+    private readonly previousConnId: string,
+    private readonly read: HistoryRead,
+    private readonly pending: Recovering,
+    private readonly done: () => void,
+  ) {
+    if (read.complete) {
+      this.recovery = RecoveryResult.RECOVERY_RESULT_RECOVERED;
+      this.replay = read.events.filter((e) => !ownExcluded(e, conn, previousConnId));
+    } else {
+      this.recovery = read.miss === 'too_old' ? RecoveryResult.RECOVERY_RESULT_TOO_OLD : RecoveryResult.RECOVERY_RESULT_EPOCH_CHANGED;
+      this.replay = [];
     }
+    this.epoch = read.epoch;
+    this.last = read.complete ? since.seq : read.seq;
+    pending.limit = ctx.config.maxBackpressure;
+    pending.overflow = () => this.overflow();
   }
-  enterRoom(ctx, conn, room);
-  ctx.stats.recoveries[recovery] = (ctx.stats.recoveries[recovery] ?? 0) + 1;
-  ctx.stats.replayedEvents += replay.length;
-  // After a reset among the live events, `last` counts in the new epoch.
-  return { epoch, seq: epoch === read.epoch ? Math.max(last, read.seq) : last, recovered, missed: replay.length, recovery };
+
+  /** Whether the send buffer has room for more now. */
+  private bufferHasSpace(): boolean {
+    const ws = this.conn.ws;
+    return ws !== undefined && ws.getBufferedAmount() < this.ctx.config.maxBackpressure / 4;
+  }
+
+  /**
+   * Sends what the send buffer takes (call inside a cork). Returns the outcome when everything
+   * is out and the connection is in the room, undefined when it waits for a drain.
+   */
+  step(): JoinOutcome | undefined {
+    const { conn, replay, pending } = this;
+    if (conn.closed || conn.ws === undefined) {
+      this.fail(new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'the connection closed'));
+      return undefined;
+    }
+    while (this.next < replay.length) {
+      if (!this.bufferHasSpace()) return undefined;
+      const e = replay[this.next] as StoredEvent;
+      sendEvent(conn, e.frame);
+      this.last = e.seq;
+      this.next += 1;
+    }
+    // Live events that arrived meanwhile, past what was replayed.
+    while (this.nextLive < pending.buffer.length) {
+      if (!this.bufferHasSpace()) return undefined;
+      const item = pending.buffer[this.nextLive];
+      this.nextLive += 1;
+      if (item === undefined) continue;
+      if ('reset' in item) {
+        sendReset(conn, this.room, item.reset);
+        this.epoch = item.reset.epoch;
+        this.last = item.reset.seq;
+      } else if (item.seq > this.last) {
+        if (!ownExcluded(item, conn, this.previousConnId)) sendEvent(conn, item.frame);
+        this.last = item.seq;
+      }
+    }
+    return this.finish();
+  }
+
+  private finish(): JoinOutcome {
+    const { ctx, read } = this;
+    this.finished = true;
+    ctx.recoveries.unpace(this.conn.id, this);
+    enterRoom(ctx, this.conn, this.room);
+    this.done();
+    ctx.stats.recoveries[this.recovery] = (ctx.stats.recoveries[this.recovery] ?? 0) + 1;
+    ctx.stats.replayedEvents += this.replay.length;
+    const recovered = this.recovery === RecoveryResult.RECOVERY_RESULT_RECOVERED;
+    // After a reset among the live events, `last` counts in the new epoch.
+    const seq = this.epoch === read.epoch ? Math.max(this.last, read.seq) : this.last;
+    const outcome = { epoch: this.epoch, seq, recovered, missed: this.replay.length, recovery: this.recovery };
+    this.settle?.resolve(outcome);
+    return outcome;
+  }
+
+  private fail(err: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.error = err;
+    this.ctx.recoveries.unpace(this.conn.id, this);
+    this.done();
+    this.settle?.reject(err);
+  }
+
+  /** Goes on from drains; resolves when done. */
+  paced(): Promise<JoinOutcome> {
+    if (this.finished) return Promise.reject(this.error);
+    return new Promise<JoinOutcome>((resolve, reject) => {
+      this.settle = { resolve, reject };
+      this.ctx.recoveries.pace(this.conn.id, this);
+    });
+  }
+
+  /** The connection drained some of its send buffer (or closed): go on (inside a cork). */
+  resume(): void {
+    if (!this.finished) this.step();
+  }
+
+  /**
+   * The live events collected while the replay waits passed maxBackpressure: a reader this slow
+   * is a slow consumer. Its next join recovers from the last event it got.
+   */
+  private overflow(): void {
+    if (this.finished) return;
+    closeConn(this.ctx, this.conn, 'slow_consumer', 'slow consumer: too far behind while recovering');
+    this.fail(new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'closed as a slow consumer while recovering'));
+  }
 }

@@ -10,7 +10,7 @@ import { HistoryRules } from '../../src/config/history-rules.js';
 import { createMemoryBroker } from '../../src/broker/broker-memory.js';
 import { RecoveryResult, type ServerMessage } from '../../src/protocol/types.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { httpRequest, sleep, startServer, TestClient, type TestServer } from '../helpers.js';
+import { httpRequest, sleep, startServer, TestClient, type TestServer, withTimeout } from '../helpers.js';
 
 type Position = { epoch: string; seq: number };
 
@@ -232,6 +232,41 @@ describe('recovery (in-process broker)', () => {
       assert.equal(evicted.reply?.recovered, false, 'evicted: not recoverable');
       assert.deepEqual(evicted.before, []);
       d.close();
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a replay larger than the send buffer allows at once is paced by drains, with live events flowing, and recovers everything', async () => {
+    const srv = await startServer({ maxPayloadBytes: 4096, maxFrameBytes: 8192, maxBackpressure: 16_384, rateLimitPerSec: 0, history: [{ rooms: '*', size: 1000, ttlSec: 60 }] });
+    try {
+      const a = await TestClient.connect(srv.url('/rooms/big'), 'proto');
+      const pos = positionOf(a, 'big');
+      a.close();
+      await a.closed;
+      const payload = 'x'.repeat(3000);
+      await publishHttp(srv, 'big', 60, payload);
+      const live = await TestClient.connect(srv.url('/rooms/big'), 'proto');
+      let n = 0;
+      let running = true;
+      const pump = (async () => {
+        while (running) {
+          live.send({ publish: { room: 'big', text: `live${(n += 1)}` } });
+          await sleep(2);
+        }
+      })();
+      const b = await TestClient.connect(srv.url(), 'json');
+      const reply = await b.request({ join: { room: 'big', since: pos } }, undefined);
+      assert.equal(reply.join?.recovered, true, '180 KB of replay through a 16 KB send buffer');
+      assert.ok(Number(reply.join?.missed) >= 60, `missed ${reply.join?.missed}: the 60 published over HTTP and what the live member sent before the join`);
+      await sleep(100);
+      running = false;
+      await pump;
+      await b.events('big', Number(reply.join?.seq) + 5);
+      const seqs = b.eventsSoFar('big').map((e) => Number(e.seq));
+      assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'contiguous from 1, no duplicate');
+      assert.equal(b.eventsSoFar('big')[59]?.text?.length, 3000 + 2);
+      for (const c of [live, b]) c.close();
     } finally {
       await srv.close();
     }

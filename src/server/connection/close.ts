@@ -17,6 +17,8 @@ export function onClose(ctx: ServerContext, ws: WebSocket<Conn>, code: number): 
   if (!registered) return;
   ctx.stats.disconnects[code] = (ctx.stats.disconnects[code] ?? 0) + 1;
   forgetIdentity(conn);
+  // A paced replay in progress gives up (and lets go of its room).
+  ctx.recoveries.resume(conn.id);
   leaveAll(ctx, conn);
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ conn: conn.id, code }, 'closed');
 }
