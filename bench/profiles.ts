@@ -10,8 +10,7 @@
  * server's, not a starved machine's. The `ws` and Socket.IO peers saturate well before that in
  * some scenarios, which is the point.
  */
-import type { PeerName } from './loadgen/ipc.js';
-import type { Timing } from './harness/types.js';
+import { type PeerName, PEERS, type Timing } from './types.js';
 
 /** A profile's defaults; every one can be overridden by a flag. */
 export interface Profile {
@@ -32,7 +31,7 @@ export interface Profile {
   peers: PeerName[];
 }
 
-const ALL_PEERS: PeerName[] = ['roomcast', 'uws', 'ws', 'socketio'];
+const ALL_PEERS: PeerName[] = [...PEERS];
 
 /** The profiles by name. */
 export const PROFILES = {

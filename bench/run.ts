@@ -7,17 +7,25 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, USAGE, UsageError, type BenchPlan } from './harness/options.js';
-import { hasProc } from './harness/procstat.js';
 import { runCases } from './harness/cases.js';
+import { parseOptions, USAGE, UsageError } from './harness/options.js';
+import { hasProc } from './harness/procstat.js';
 import { runOnce } from './harness/run-case.js';
-import type { BenchResults, CpuProfileResult, MicroResult, Scenario } from './harness/types.js';
 import { codecBench } from './micro/codec.js';
 import { publishPathBench } from './micro/publish-path.js';
 import { printProfile, summariseFile } from './report/cpuprofile.js';
+import { us } from './report/format.js';
 import { renderHtml } from './report/html.js';
 import { printCases, printMicro, printRatios } from './report/table.js';
+import { burst } from './scenarios/burst.js';
+import { fanout } from './scenarios/fanout.js';
+import { mixed } from './scenarios/mixed.js';
+import { manyRooms } from './scenarios/rooms.js';
 import { distProblem } from './servers/roomcast.js';
+import type { BenchPlan, BenchResults, CpuProfileResult, MicroResult, RunResult, Scenario, ScenarioTable } from './types.js';
+
+/** The scenario families the bench knows, one file each in ./scenarios/: the one table of them. */
+export const SCENARIOS: ScenarioTable = { fanout, rooms: manyRooms, mixed, burst };
 
 const RESULTS = fileURLToPath(new URL('./results', import.meta.url));
 /** Least measured seconds of the profiled run. */
@@ -25,6 +33,16 @@ const PROFILE_SECONDS = 10;
 
 function say(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/** One finished run in a progress line: status, reach and latency of its median window. */
+function runSummary(run: RunResult): string {
+  const w = run.windows[run.median];
+  return (
+    run.status +
+    (w !== undefined ? `, reach ${(w.reach * 100).toFixed(2)}%, p50 ${us(w.latencyUs.p50)}, p99 ${us(w.latencyUs.p99)}` : '') +
+    (run.note !== undefined ? ` (${run.note.split('\n')[0]})` : '')
+  );
 }
 
 /** The scenario whose server CPU profile is taken: roomcast's largest by sockets. */
@@ -71,7 +89,7 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
 export async function main(argv: string[]): Promise<number> {
   let plan: BenchPlan | undefined;
   try {
-    plan = parseOptions(argv, RESULTS);
+    plan = parseOptions(argv, RESULTS, SCENARIOS);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
@@ -119,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     results.micro = micro;
   }
 
-  results.cases = await runCases(plan, plan.micro === 'only' ? [] : plan.scenarios, say);
+  results.cases = await runCases(plan, plan.micro === 'only' ? [] : plan.scenarios, { say, summary: runSummary });
   const profiled = plan.micro === 'only' ? undefined : profiledScenario(plan);
   if (profiled !== undefined) results.cpuProfile = await profileRun(profiled, plan, join(plan.outDir, `cpuprofile-${stamp}`));
   results.finishedAt = new Date().toISOString();

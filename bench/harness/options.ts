@@ -1,38 +1,17 @@
 /**
  * `npm run bench` flags -> what to run. A profile gives the defaults; each flag overrides one
- * part of it. Unknown flags and bad values are errors (exit code 2), never ignored.
+ * part of it. Unknown flags and bad values are errors (exit code 2), never ignored. The scenario
+ * families come from the runner's table (../run.ts), handed in.
  */
 import { parseArgs } from 'node:util';
-import type { PeerName } from '../loadgen/ipc.js';
 import { PROFILES, type ProfileName } from '../profiles.js';
-import { burst } from '../scenarios/burst.js';
-import { fanout } from '../scenarios/fanout.js';
-import { mixed } from '../scenarios/mixed.js';
-import { manyRooms } from '../scenarios/rooms.js';
+import { type BenchPlan, type PeerName, PEERS, type Scenario, type ScenarioTable, type Timing } from '../types.js';
 import { MAX_SOCKETS_PER_PROCESS } from './run-case.js';
-import type { Scenario, Timing } from './types.js';
-
-/** Everything a bench run needs to know. */
-export interface BenchPlan {
-  profile: ProfileName;
-  scenarios: Scenario[];
-  peers: PeerName[];
-  timing: Timing;
-  /** Receiver processes per case; 0 = one per 19,900 sockets. */
-  receivers: number;
-  micro: 'on' | 'off' | 'only';
-  microTimeMs: number;
-  outDir: string;
-  /** Profile roomcast's CPU during its largest scenario. */
-  cpuProf: boolean;
-}
 
 /** Thrown for a bad command line; the message says which flag. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
-
-const PEERS: readonly PeerName[] = ['roomcast', 'uws', 'ws', 'socketio'];
 
 /** The help text. */
 export const USAGE = `npm run bench -- [flags]
@@ -56,8 +35,8 @@ export const USAGE = `npm run bench -- [flags]
   --help
 `;
 
-/** Parses the flags into a plan. Returns undefined for --help. */
-export function parseOptions(argv: string[], defaultOut: string): BenchPlan | undefined {
+/** Parses the flags into a plan, making scenarios with `table`. Returns undefined for --help. */
+export function parseOptions(argv: string[], defaultOut: string, table: ScenarioTable): BenchPlan | undefined {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -90,11 +69,11 @@ export function parseOptions(argv: string[], defaultOut: string): BenchPlan | un
   const scenarios: Scenario[] = [];
   for (const payload of payloads) {
     const tag = (s: Scenario): Scenario => (payloads.length > 1 || payload !== 64 ? { ...s, id: `${s.id}-${payload}B` } : s);
-    for (const n of sockets ?? p.fanout) scenarios.push(tag(fanout(n, deliveries, payload)));
-    for (const [r, m] of rooms) scenarios.push(tag(manyRooms(r, m, deliveries, payload)));
-    for (const n of sockets ?? p.mixed) scenarios.push(tag(mixed(n, deliveries, payload)));
+    for (const n of sockets ?? p.fanout) scenarios.push(tag(table.fanout(n, deliveries, payload)));
+    for (const [r, m] of rooms) scenarios.push(tag(table.rooms(r, m, deliveries, payload)));
+    for (const n of sockets ?? p.mixed) scenarios.push(tag(table.mixed(n, deliveries, payload)));
     const bursts: Array<[number, number]> = (sockets ?? p.burst.map(([n]) => n)).map((n, i) => [n, burstSize ?? p.burst[i]?.[1] ?? p.burst[0]?.[1] ?? 10]);
-    for (const [n, b] of bursts) scenarios.push(tag(burst(n, b, deliveries, payload)));
+    for (const [n, b] of bursts) scenarios.push(tag(table.burst(n, b, deliveries, payload)));
   }
   const wanted = v.scenario === undefined ? undefined : list(v.scenario, [], '--scenario');
   let chosen = wanted === undefined ? scenarios : scenarios.filter((s) => wanted.includes(s.kind) || wanted.includes(s.id) || wanted.some((w) => s.id.startsWith(`${w}-`) && w.includes('-')));

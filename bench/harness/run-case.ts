@@ -10,14 +10,14 @@
  *   6. stop everything (SIGTERM, then SIGKILL), whatever happened
  */
 import type { MemberEncoding } from '../loadgen/dialect.js';
-import type { FromPublisher, FromReceiver, PeerName, ServerAddress } from '../loadgen/ipc.js';
+import type { FromPublisher, FromReceiver, ServerAddress } from '../loadgen/ipc.js';
 import { nowNs } from '../loadgen/payload.js';
 import { LoadgenProcess } from './loadgen-process.js';
 import { cpuBetween, readProc } from './procstat.js';
 import { Schedule } from './schedule.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { decodePercentiles, medianWindow } from './stats.js';
-import type { RunResult, Scenario, Timing } from './types.js';
+import type { PeerName, RunResult, Scenario, Timing } from '../types.js';
 import { type Snapshot, snapshot, windowResults } from './windows.js';
 
 /** Source addresses for member sockets (the publisher uses 127.0.0.1). */

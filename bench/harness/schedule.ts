@@ -4,7 +4,7 @@
  * make (publish i goes to room i mod rooms). The publisher process follows the same arithmetic
  * (../loadgen/publisher.ts).
  */
-import type { Scenario, Timing } from './types.js';
+import type { Scenario, Timing } from '../types.js';
 
 /** Publishes of a phase, rounded up to whole bursts so windows start on a burst. */
 function publishesFor(seconds: number, s: Scenario): number {

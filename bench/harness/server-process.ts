@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { PeerName } from '../loadgen/ipc.js';
+import type { PeerName } from '../types.js';
 import { roomcastArgs } from '../servers/roomcast.js';
 
 const BENCH = fileURLToPath(new URL('..', import.meta.url));

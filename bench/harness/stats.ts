@@ -5,7 +5,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { WindowReport } from '../loadgen/ipc.js';
 import { latencyHistogram } from '../loadgen/recorder.js';
-import type { Percentiles, RunResult, WindowResult } from './types.js';
+import type { Percentiles, RunResult, WindowResult } from '../types.js';
 
 /** The percentiles the bench reports, from a histogram in µs. */
 export function percentiles(h: hdr.Histogram): Percentiles {

@@ -6,7 +6,7 @@ import type { FromReceiver, WindowReport } from '../loadgen/ipc.js';
 import { cpuBetween, type ProcSample, readProc } from './procstat.js';
 import type { Schedule } from './schedule.js';
 import { mergeWindow } from './stats.js';
-import type { WindowResult } from './types.js';
+import type { WindowResult } from '../types.js';
 
 /** CPU and memory of every process of a case at one moment. */
 export interface Snapshot {

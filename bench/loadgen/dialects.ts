@@ -5,7 +5,7 @@ import type { Dialect } from './dialect.js';
 import { rawDialect } from './dialect-raw.js';
 import { roomcastDialect } from './dialect-roomcast.js';
 import { socketioDialect } from './dialect-socketio.js';
-import type { PeerName } from './ipc.js';
+import type { PeerName } from '../types.js';
 
 /** How the load generator speaks to each peer. */
 export const DIALECTS: Readonly<Record<PeerName, Dialect>> = {

@@ -1,7 +1,7 @@
 /**
  * Number formatting shared by the text table and the HTML report.
  */
-import type { CaseResult, RunResult, WindowResult } from '../harness/types.js';
+import type { CaseResult, RunResult, WindowResult } from '../types.js';
 
 /** 412 -> "412µs", 3600 -> "3.60ms", 1_200_000 -> "1.20s". */
 export function us(v: number): string {

@@ -3,8 +3,7 @@
  * with the tables of the text output and charts: latency percentiles per scenario and peer,
  * and deliveries per second, p99 and server CPU against the number of sockets.
  */
-import type { BenchResults, CaseResult } from '../harness/types.js';
-import type { PeerName } from '../loadgen/ipc.js';
+import type { BenchResults, CaseResult, PeerName } from '../types.js';
 import { count, medianOf, us } from './format.js';
 import { type Chart, lineChart, type Series } from './svg.js';
 import { printCases, printMicro, printRatios } from './table.js';

@@ -3,8 +3,7 @@
  * project cares most about), then one line per case from its median window, then the
  * micro-benchmarks.
  */
-import type { CaseResult, MicroResult } from '../harness/types.js';
-import type { PeerName } from '../loadgen/ipc.js';
+import type { CaseResult, MicroResult, PeerName } from '../types.js';
 import { bytes, columns, count, medianOf, percent, ratio, reported, us } from './format.js';
 
 /**

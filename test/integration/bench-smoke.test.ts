@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { BenchResults } from '../../bench/harness/types.js';
+import type { BenchResults } from '../../bench/types.js';
 import { withTimeout } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -4,9 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseOptions, UsageError } from '../../bench/harness/options.js';
+import { parseOptions as parseWith, UsageError } from '../../bench/harness/options.js';
 import { members } from '../../bench/harness/run-case.js';
+import { SCENARIOS } from '../../bench/run.js';
 
+const parseOptions = (argv: string[], out: string) => parseWith(argv, out, SCENARIOS);
 const parse = (...argv: string[]) => {
   const plan = parseOptions(argv, '/tmp/out');
   assert.ok(plan);

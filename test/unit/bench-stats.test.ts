@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { medianRun, medianWindow, mergeWindow } from '../../bench/harness/stats.js';
-import type { RunResult, WindowResult } from '../../bench/harness/types.js';
+import type { RunResult, WindowResult } from '../../bench/types.js';
 import { DeliveryRecorder } from '../../bench/loadgen/recorder.js';
 
 const MS = 1_000_000;

@@ -1,16 +1,40 @@
 /**
- * The shapes the bench runs on and writes out: what a scenario is, how long its phases last,
- * and what one measured case (a scenario on one peer) produced. The JSON results file is an
- * array of {@link CaseResult} under {@link BenchResults}.
+ * The shapes the whole bench shares, and nothing else: the servers it measures, what a scenario
+ * is and how a run plan looks, how long its phases last, and what one measured case (a scenario
+ * on one peer) produced. The JSON results file is an array of {@link CaseResult} under
+ * {@link BenchResults}. Imports nothing, so every part of the bench can stand on it.
  */
-import type { PeerName } from '../loadgen/ipc.js';
+
+/** The servers the bench knows; each has a launcher (../servers/) and a dialect (../loadgen/). */
+export type PeerName = 'roomcast' | 'uws' | 'ws' | 'socketio';
+
+/** Every peer, in the order the bench runs and reports them. */
+export const PEERS: readonly PeerName[] = ['roomcast', 'uws', 'ws', 'socketio'];
+
+/** The scenario families, one file each in bench/scenarios/. */
+export type ScenarioKind = 'fanout' | 'rooms' | 'mixed' | 'burst';
+
+/**
+ * How each family makes a scenario from its sizes and the target deliveries per second. The
+ * runner (../run.ts) holds the one table of them; the flag parser is handed it.
+ */
+export interface ScenarioTable {
+  /** One room of `sockets` members. */
+  fanout(sockets: number, deliveriesPerSec: number, payloadBytes: number): Scenario;
+  /** `rooms` rooms of `members` members each. */
+  rooms(rooms: number, members: number, deliveriesPerSec: number, payloadBytes: number): Scenario;
+  /** One room of `sockets` members, half of them taking JSON. */
+  mixed(sockets: number, deliveriesPerSec: number, payloadBytes: number): Scenario;
+  /** One room of `sockets` members, publishes `burst` to a write. */
+  burst(sockets: number, burst: number, deliveriesPerSec: number, payloadBytes: number): Scenario;
+}
 
 /** One fan-out scenario, independent of the peer it runs on. */
 export interface Scenario {
   /** Short id, e.g. `fanout-10k`, used in flags, tables and file names. */
   id: string;
   /** Which family it belongs to (one file each in bench/scenarios/). */
-  kind: 'fanout' | 'rooms' | 'mixed' | 'burst';
+  kind: ScenarioKind;
   /** One line for the report. */
   title: string;
   rooms: number;
@@ -39,6 +63,22 @@ export interface Timing {
   runs: number;
   /** After the last publish, how long to wait for deliveries still on their way. */
   drainSec: number;
+}
+
+/** Everything a bench run needs to know (../harness/options.ts makes it from the flags). */
+export interface BenchPlan {
+  /** The profile that gave the defaults (../profiles.ts). */
+  profile: string;
+  scenarios: Scenario[];
+  peers: PeerName[];
+  timing: Timing;
+  /** Receiver processes per case; 0 = one per 19,900 sockets. */
+  receivers: number;
+  micro: 'on' | 'off' | 'only';
+  microTimeMs: number;
+  outDir: string;
+  /** Profile roomcast's CPU during its largest scenario. */
+  cpuProf: boolean;
 }
 
 /** Percentiles of a latency distribution, µs. */
