@@ -29,6 +29,15 @@ export interface Profile {
   /** tinybench time budget per micro-benchmark task, ms. */
   microTimeMs: number;
   peers: PeerName[];
+  /** The capacity part (`--capacity`, and in full): which scenarios, from what load, how far. */
+  capacity: {
+    /** Whether the profile runs it next to the fixed-rate comparison. */
+    part: boolean;
+    /** Scenario ids it steps through, unless --scenario or --sockets choose. */
+    scenarios: string[];
+    startDeliveries: number;
+    steps: number;
+  };
 }
 
 const ALL_PEERS: PeerName[] = [...PEERS];
@@ -45,6 +54,7 @@ export const PROFILES = {
     timing: { warmupSec: 0.5, windowSec: 1.5, windows: 1, runs: 3, drainSec: 3 },
     microTimeMs: 250,
     peers: ALL_PEERS,
+    capacity: { part: false, scenarios: ['fanout-1k', 'fanout-10k', 'rooms-100x100'], startDeliveries: 10_000, steps: 12 },
   },
   full: {
     fanout: [1000, 5000, 10_000, 19_000],
@@ -59,6 +69,7 @@ export const PROFILES = {
     timing: { warmupSec: 2, windowSec: 5, windows: 1, runs: 3, drainSec: 10 },
     microTimeMs: 1000,
     peers: ALL_PEERS,
+    capacity: { part: true, scenarios: ['fanout-1k', 'fanout-10k', 'rooms-100x100', 'burst-5kx50'], startDeliveries: 10_000, steps: 14 },
   },
   smoke: {
     fanout: [4],
@@ -70,6 +81,7 @@ export const PROFILES = {
     timing: { warmupSec: 0.2, windowSec: 0.5, windows: 1, runs: 1, drainSec: 3 },
     microTimeMs: 20,
     peers: ALL_PEERS,
+    capacity: { part: false, scenarios: ['fanout-4'], startDeliveries: 200, steps: 2 },
   },
 } satisfies Record<string, Profile>;
 

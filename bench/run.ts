@@ -7,12 +7,15 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCapacity } from './harness/capacity.js';
 import { runCases } from './harness/cases.js';
 import { parseOptions, USAGE, UsageError } from './harness/options.js';
 import { hasProc } from './harness/procstat.js';
 import { runOnce } from './harness/run-case.js';
 import { codecBench } from './micro/codec.js';
 import { publishPathBench } from './micro/publish-path.js';
+import { nativeProgram } from './native/build.js';
+import { printCapacity, printCapacityRatios } from './report/capacity.js';
 import { printProfile, summariseFile } from './report/cpuprofile.js';
 import { us } from './report/format.js';
 import { renderHtml } from './report/html.js';
@@ -68,7 +71,7 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
   say(`${tag}: an extra run under node --cpu-prof (not part of the comparison)`);
   // At least 10 s of publishing, so the publish path outweighs start-up and connecting.
   const timing = { ...plan.timing, runs: 1, windows: 1, windowSec: Math.max(plan.timing.windowSec * plan.timing.windows, PROFILE_SECONDS) };
-  const run = await runOnce({ scenario, peer: 'roomcast', timing, receivers: plan.receivers, cpuProfDir: dir, progress: (line) => say(`${tag}: ${line}`) });
+  const run = await runOnce({ scenario, peer: 'roomcast', timing, receivers: plan.receivers, receiver: plan.receiver, cpuProfDir: dir, progress: (line) => say(`${tag}: ${line}`) });
   const file = newestProfile(dir);
   if (file === undefined) {
     say(`${tag}: no CPU profile was written (${run.status}${run.note !== undefined ? `: ${run.note}` : ''})`);
@@ -83,6 +86,34 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
     "TCP from uWS's own event-loop hooks, shows up as idle or (program), not by function.\n" +
     printProfile(summariseFile(file));
   return { scenario: scenario.id, file, run, summary };
+}
+
+/**
+ * Builds the C programs the plan wants: the C receiver (falling back to the Node one unless
+ * --receiver c asked for it) and the floor peer (left out when it cannot build, unless --peer
+ * named it). Returns the notes for the results, or an error message that ends the run.
+ */
+function prepareNative(plan: BenchPlan, peerChosen: boolean): { notes: string[] } | { error: string } {
+  const notes: string[] = [];
+  if (plan.micro === 'only') return { notes };
+  if (plan.receiver === 'c') {
+    const build = nativeProgram('receiver');
+    if (!build.ok) {
+      if (plan.receiverChosen) return { error: build.problem };
+      plan.receiver = 'node';
+      notes.push(`Node receivers instead of the C receiver: ${build.problem}`);
+    }
+  }
+  if (plan.peers.includes('floor')) {
+    const build = nativeProgram('floor');
+    if (!build.ok) {
+      if (peerChosen) return { error: build.problem };
+      plan.peers = plan.peers.filter((p) => p !== 'floor');
+      notes.push(`the floor peer left out: ${build.problem}`);
+    }
+  }
+  for (const n of notes) say(`bench: warning: ${n}`);
+  return { notes };
 }
 
 /** Runs the bench with these command-line arguments; resolves with the exit code. */
@@ -111,6 +142,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (problem !== undefined) say(`bench: warning: ${problem}`);
   }
+  const native = prepareNative(plan, argv.some((a) => a === '--peer' || a.startsWith('--peer=')));
+  if ('error' in native) {
+    say(`bench: ${native.error}`);
+    return 1;
+  }
+  say(`receivers: ${plan.receiver === 'c' ? 'C (bench/native/receiver.c)' : 'Node (bench/loadgen/receiver.ts)'}`);
   mkdirSync(plan.outDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const results: BenchResults = {
@@ -125,6 +162,8 @@ export async function main(argv: string[]): Promise<number> {
       loadAverage: os.loadavg(),
     },
     argv,
+    receiver: plan.receiver,
+    notes: native.notes,
     micro: [],
     cases: [],
   };
@@ -137,7 +176,13 @@ export async function main(argv: string[]): Promise<number> {
     results.micro = micro;
   }
 
-  results.cases = await runCases(plan, plan.micro === 'only' ? [] : plan.scenarios, { say, summary: runSummary });
+  const progress = { say, summary: runSummary };
+  results.cases = await runCases(plan, plan.micro === 'only' || !plan.cases ? [] : plan.scenarios, progress);
+  if (plan.capacity !== undefined && plan.micro !== 'only') {
+    const cap = plan.capacity;
+    const capResults = await runCapacity(plan, cap, progress);
+    results.capacity = { startDeliveries: cap.startDeliveries, factor: cap.factor, maxSteps: cap.steps, sloMs: cap.sloMs, results: capResults };
+  }
   const profiled = plan.micro === 'only' ? undefined : profiledScenario(plan);
   if (profiled !== undefined) results.cpuProfile = await profileRun(profiled, plan, join(plan.outDir, `cpuprofile-${stamp}`));
   results.finishedAt = new Date().toISOString();
@@ -148,12 +193,17 @@ export async function main(argv: string[]): Promise<number> {
   writeFileSync(htmlPath, renderHtml(results));
 
   const out: string[] = [];
+  if (results.capacity !== undefined) {
+    const capRatios = printCapacityRatios(results.capacity);
+    if (capRatios !== '') out.push(capRatios);
+    out.push(printCapacity(results.capacity));
+  }
   const ratios = printRatios(results.cases);
   if (ratios !== '') out.push(ratios);
   if (results.cases.length > 0) out.push(printCases(results.cases));
   if (results.micro.length > 0) out.push(printMicro(results.micro));
   if (results.cpuProfile !== undefined) out.push(results.cpuProfile.summary);
-  out.push(`results: ${jsonPath}\nreport:  ${htmlPath}\n`);
+  out.push(`receivers: ${results.receiver === 'c' ? 'C' : 'Node'}${results.notes.length > 0 ? `\n${results.notes.join('\n')}` : ''}\nresults: ${jsonPath}\nreport:  ${htmlPath}\n`);
   process.stdout.write(out.join('\n'));
   return results.cases.some((c) => c.status === 'failed') ? 1 : 0;
 }

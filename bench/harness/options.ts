@@ -13,6 +13,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** Each capacity step offers this many times the last one's load. */
+export const CAPACITY_FACTOR = 1.5;
+/** The default latency SLO of a capacity step, ms. */
+export const DEFAULT_SLO_MS = 250;
+
 /** The help text. */
 export const USAGE = `npm run bench -- [flags]
 
@@ -29,6 +34,13 @@ export const USAGE = `npm run bench -- [flags]
   --windows N        measured windows per run
   --warmup S --window S --drain S   phase lengths in seconds
   --receivers N      receiver processes per case (default: one per ${MAX_SOCKETS_PER_PROCESS} sockets)
+  --receiver c|node  the C receiver (default where \`cc\` builds it) or the Node one (the fallback)
+  --capacity         the capacity part only: per scenario and peer, step the offered load up x${CAPACITY_FACTOR}
+                     until the peer stops keeping up, and report the knee (full runs it after the comparison)
+  --no-capacity      leave the capacity part out of the full profile
+  --slo-ms N         capacity: a step is held only with p99 <= N ms (default ${DEFAULT_SLO_MS})
+  --steps N          capacity: most steps per scenario and peer (default: the profile's)
+                     (capacity starts at --deliveries, default: the profile's start, 10000 in quick and full)
   --no-micro | --micro-only    skip the micro-benchmarks | run only them
   --cpu-prof         one extra roomcast run of the largest scenario under node --cpu-prof, summarised
   --out DIR          where results go (default bench/results)
@@ -91,12 +103,32 @@ export function parseOptions(argv: string[], defaultOut: string, table: Scenario
     drainSec: v.drain === undefined ? p.timing.drainSec : seconds(v.drain, '--drain', 0.1),
   };
   if (v['no-micro'] === true && v['micro-only'] === true) throw new UsageError('--no-micro and --micro-only contradict each other');
+  if (v.capacity === true && v['no-capacity'] === true) throw new UsageError('--capacity and --no-capacity contradict each other');
+  if (v.receiver !== undefined && v.receiver !== 'c' && v.receiver !== 'node') throw new UsageError(`--receiver: expected c or node, got ${v.receiver}`);
+  const capacityRuns = v.capacity === true || (p.capacity.part && v['no-capacity'] !== true);
+  // The capacity part steps through the scenarios the flags chose, or the profile's set of them.
+  const chosenByFlags = v.scenario !== undefined || v.sockets !== undefined || v.rooms !== undefined;
+  const capacityScenarios = chosenByFlags ? chosen : chosen.filter((s) => p.capacity.scenarios.includes(s.id.replace(/-64B$/, '')));
+  const capacity = capacityRuns
+    ? {
+        scenarios: capacityScenarios,
+        startDeliveries: v.deliveries === undefined ? p.capacity.startDeliveries : deliveries,
+        factor: CAPACITY_FACTOR,
+        steps: v.steps === undefined ? p.capacity.steps : int(v.steps, '--steps', 1),
+        sloMs: v['slo-ms'] === undefined ? DEFAULT_SLO_MS : int(v['slo-ms'], '--slo-ms', 1),
+      }
+    : undefined;
+  if (capacity === undefined && (v.steps !== undefined || v['slo-ms'] !== undefined)) throw new UsageError('--steps and --slo-ms are capacity flags: add --capacity');
   return {
     profile: profileName,
     scenarios: chosen,
     peers,
     timing,
     receivers: v.receivers === undefined ? 0 : int(v.receivers, '--receivers', 1),
+    receiver: v.receiver === 'node' ? 'node' : 'c',
+    receiverChosen: v.receiver !== undefined,
+    cases: v.capacity !== true,
+    capacity,
     micro: v['micro-only'] === true ? 'only' : v['no-micro'] === true ? 'off' : 'on',
     microTimeMs: p.microTimeMs,
     outDir: v.out ?? defaultOut,
@@ -125,6 +157,11 @@ function parse(argv: string[]) {
       runs: { type: 'string' },
       drain: { type: 'string' },
       receivers: { type: 'string' },
+      receiver: { type: 'string' },
+      capacity: { type: 'boolean' },
+      'no-capacity': { type: 'boolean' },
+      'slo-ms': { type: 'string' },
+      steps: { type: 'string' },
       'no-micro': { type: 'boolean' },
       'micro-only': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },

@@ -17,7 +17,8 @@ import { cpuBetween, readProc } from './procstat.js';
 import { Schedule } from './schedule.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { decodePercentiles, medianWindow } from './stats.js';
-import type { PeerName, RunResult, Scenario, Timing } from '../types.js';
+import { nativeProgram } from '../native/build.js';
+import type { PeerName, ReceiverKind, RunResult, Scenario, Timing } from '../types.js';
 import { type Snapshot, snapshot, windowResults } from './windows.js';
 
 /** Source addresses for member sockets (the publisher uses 127.0.0.1). */
@@ -35,6 +36,8 @@ export interface RunOptions {
   timing: Timing;
   /** Receiver processes; 0 picks one per {@link MAX_SOCKETS_PER_PROCESS} sockets. */
   receivers: number;
+  /** Which receiver holds the member sockets: the C one, or the Node one. */
+  receiver: ReceiverKind;
   /** Profile the server's CPU into this directory. */
   cpuProfDir?: string | undefined;
   /** Progress lines for a human. */
@@ -87,8 +90,14 @@ async function connectMembers(o: RunOptions, address: ServerAddress, all: Member
   const connected = new Array<number>(procs).fill(0);
   const show = throttled(() => o.progress(`connected ${sum(connected)}/${all.length} sockets`));
   const answers = [];
+  let binary: string | undefined;
+  if (o.receiver === 'c') {
+    const build = nativeProgram('receiver');
+    if (!build.ok) throw new Error(build.problem);
+    binary = build.path;
+  }
   for (let r = 0; r < procs; r++) {
-    const proc = new LoadgenProcess<FromReceiver>('receiver', `receiver ${r}`);
+    const proc = new LoadgenProcess<FromReceiver>('receiver', `${o.receiver === 'c' ? 'C ' : ''}receiver ${r}`, binary);
     receivers.push(proc);
     proc.onProgress = (m) => {
       connected[r] = m.connected;

@@ -31,6 +31,8 @@ export interface MergedDeliveries {
   latencyUs: Percentiles;
   completionUs: Percentiles;
   incompletePublishes: number;
+  /** CLOCK_MONOTONIC ns of the window's first arrival anywhere (0 if none). */
+  firstArrivalNs: number;
   /** CLOCK_MONOTONIC ns of the window's last arrival anywhere (0 if none). */
   lastArrivalNs: number;
 }
@@ -42,6 +44,7 @@ export interface MergedDeliveries {
 export function mergeWindow(parts: WindowReport[], publishes: number, expectedFor: (k: number) => number): MergedDeliveries {
   const latency = latencyHistogram();
   let delivered = 0;
+  let firstArrivalNs = 0;
   let lastArrivalNs = 0;
   const counts = new Uint32Array(publishes);
   const last = new Float64Array(publishes);
@@ -49,6 +52,7 @@ export function mergeWindow(parts: WindowReport[], publishes: number, expectedFo
     latency.add(hdr.decodeFromCompressedBase64(p.histogram));
     delivered += p.received;
     lastArrivalNs = Math.max(lastArrivalNs, p.lastArrivalNs);
+    if (p.firstArrivalNs > 0 && (firstArrivalNs === 0 || p.firstArrivalNs < firstArrivalNs)) firstArrivalNs = p.firstArrivalNs;
     for (let k = 0; k < publishes; k++) {
       counts[k] = (counts[k] as number) + (p.counts[k] ?? 0);
       last[k] = Math.max(last[k] as number, p.lastUs[k] ?? 0);
@@ -60,7 +64,7 @@ export function mergeWindow(parts: WindowReport[], publishes: number, expectedFo
     if ((counts[k] as number) >= expectedFor(k)) completion.recordValue(Math.max(1, last[k] as number));
     else incompletePublishes += 1;
   }
-  return { delivered, latencyUs: percentiles(latency), completionUs: percentiles(completion), incompletePublishes, lastArrivalNs };
+  return { delivered, latencyUs: percentiles(latency), completionUs: percentiles(completion), incompletePublishes, firstArrivalNs, lastArrivalNs };
 }
 
 /** Index of the median window by p99 latency (the lower middle one for an even count). */

@@ -47,6 +47,9 @@ export function windowResults(schedule: Schedule, reports: Report[], samples: Sn
     const expected = schedule.expectedInWindow();
     const startAt = schedule.dueNs(from);
     const seconds = merged.lastArrivalNs > startAt ? (merged.lastArrivalNs - startAt) / 1e9 : 0;
+    const sendSpan = (schedule.dueNs(from + schedule.perWindow - 1) - startAt) / 1e9;
+    const arrivalSpan = merged.firstArrivalNs > 0 ? (merged.lastArrivalNs - merged.firstArrivalNs) / 1e9 : 0;
+    const sustainSpan = Math.max(sendSpan, arrivalSpan);
     const a = samples[w];
     const b = samples[w + 1];
     const serverCpu = cpuBetween(a?.server, b?.server);
@@ -59,6 +62,7 @@ export function windowResults(schedule: Schedule, reports: Report[], samples: Sn
       completionUs: merged.completionUs,
       incompletePublishes: merged.incompletePublishes,
       deliveriesPerSec: seconds > 0 ? merged.delivered / seconds : 0,
+      sustainedPerSec: sendSpan > 0 && sustainSpan > 0 ? merged.delivered / sustainSpan : 0,
       seconds,
       serverCpu,
       serverCpuPerMillion: merged.delivered > 0 ? ((serverCpu.user + serverCpu.system) / merged.delivered) * 1e6 : 0,

@@ -120,6 +120,7 @@ function readJson(buf: Buffer, start: number, end: number, stamp: Stamp): FrameK
 /** The roomcast dialect. */
 export const roomcastDialect: Dialect = {
   supportsJson: true,
+  nativeName: 'roomcast',
   member: (room: string, encoding: MemberEncoding) => ({ path: `/rooms/${room}`, protocol: SUBPROTOCOLS[encoding] }),
   read(_client, opcode, buf, start, end, stamp) {
     return opcode === Opcode.binary ? readProto(buf, start, end, stamp) : readJson(buf, start, end, stamp);

@@ -1,5 +1,5 @@
 /**
- * The dialect of each peer (see ./dialect.ts): uWS.js and `ws` share the raw-bytes wire.
+ * The dialect of each peer (see ./dialect.ts): uWS.js, `ws` and the floor share the raw-bytes wire.
  */
 import type { Dialect } from './dialect.js';
 import { rawDialect } from './dialect-raw.js';
@@ -13,4 +13,5 @@ export const DIALECTS: Readonly<Record<PeerName, Dialect>> = {
   uws: rawDialect,
   ws: rawDialect,
   socketio: socketioDialect,
+  floor: rawDialect,
 };

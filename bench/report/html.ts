@@ -8,7 +8,7 @@ import { count, medianOf, us } from './format.js';
 import { type Chart, lineChart, type Series } from './svg.js';
 import { printCases, printMicro, printRatios } from './table.js';
 
-const COLORS: Record<PeerName, string> = { roomcast: '#d62728', uws: '#1f77b4', ws: '#2ca02c', socketio: '#9467bd' };
+const COLORS: Record<PeerName, string> = { roomcast: '#d62728', uws: '#1f77b4', ws: '#2ca02c', socketio: '#9467bd', floor: '#7f7f7f' };
 const PERCENTILES = ['p50', 'p90', 'p99', 'p99.9', 'max'];
 
 function esc(s: string): string {
