@@ -70,7 +70,7 @@ describe('bench options', () => {
     const cap = parse('--capacity');
     assert.equal(cap.cases, false, '--capacity runs the capacity part only');
     assert.deepEqual(cap.capacity?.scenarios.map((s) => s.id), ['fanout-1k', 'fanout-10k', 'rooms-100x100']);
-    assert.deepEqual([cap.capacity?.startDeliveries, cap.capacity?.factor, cap.capacity?.steps, cap.capacity?.sloMs], [10_000, 1.5, 12, 250]);
+    assert.deepEqual([cap.capacity?.startDeliveries, cap.capacity?.factor, cap.capacity?.steps, cap.capacity?.sloMs], [10_000, 1.5, 14, 250]);
     const narrowed = parse('--capacity', '--scenario', 'burst', '--sockets', '100', '--deliveries', '5000', '--steps', '3', '--slo-ms', '100');
     assert.deepEqual(narrowed.capacity?.scenarios.map((s) => s.id), ['burst-100x20']);
     assert.deepEqual([narrowed.capacity?.startDeliveries, narrowed.capacity?.steps, narrowed.capacity?.sloMs], [5000, 3, 100]);
