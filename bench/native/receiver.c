@@ -17,7 +17,8 @@
  *   measure FROM PER_WINDOW WINDOWS
  *   count | report | close
  *
- * DIALECT is roomcast, raw (uWS, ws and the floor) or socketio (../loadgen/dialect-*.ts).
+ * DIALECT is roomcast, raw (uWS, ws and the floor) or socketio (dialects.c, as
+ * ../loadgen/dialect-*.ts); what is recorded per delivery is recorder.c's.
  * It stops when stdin ends (the runner is gone), when its parent changes, and after
  * BENCH_LOADGEN_MAX_MS (30 minutes by default).
  */
@@ -31,15 +32,12 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "dialects.h"
+#include "recorder.h"
 #include "wsnet.h"
 
 #define READ_BUFFER (256 * 1024)
 #define TIMEOUT_NS 15000000000ull
-#define STAMP_BYTES 16
-#define MAX_LATENCY_US 600000000ull
-
-enum dialect { D_ROOMCAST, D_RAW, D_SOCKETIO };
-enum kind { K_OTHER, K_EVENT, K_WELCOME, K_ERROR };
 enum state { S_CONNECTING, S_HANDSHAKE, S_WELCOME, S_OPEN, S_DONE };
 
 typedef struct {
@@ -101,80 +99,6 @@ static void fatal(const char *message) {
   outf("}\n");
   flush_out();
   exit(1);
-}
-
-/* ---- the recorder: a log-linear histogram per window (3 significant digits, as HdrHistogram) ---- */
-
-#define SUB 2048
-#define HALF 1024
-#define BUCKETS (SUB + 21 * HALF)
-
-static int measuring;
-static uint32_t m_from, m_per_window, m_windows, m_end;
-static uint64_t *hist;        /* [windows][BUCKETS] */
-static uint32_t *received;    /* [windows] */
-static uint32_t *counts;      /* [per_window * windows] */
-static double *last_us;       /* [per_window * windows] */
-static uint64_t *first_ns, *last_ns; /* [windows] */
-static uint64_t unmeasured, measured;
-
-static int bucket_of(uint64_t v) {
-  if (v < SUB) return (int)v;
-  int e = 63 - __builtin_clzll(v) - 10; /* v >> e in [1024, 2047] */
-  return SUB + (e - 1) * HALF + (int)((v >> e) - HALF);
-}
-
-/* The middle of a bucket's range, the value reported for it. */
-static uint64_t bucket_value(int b) {
-  if (b < SUB) return (uint64_t)b;
-  int e = (b - SUB) / HALF + 1;
-  uint64_t lo = ((uint64_t)((b - SUB) % HALF) + HALF) << e;
-  return lo + ((1ull << e) >> 1);
-}
-
-static void measure(uint32_t from, uint32_t per_window, uint32_t windows) {
-  free(hist), free(received), free(counts), free(last_us), free(first_ns), free(last_ns);
-  m_from = from, m_per_window = per_window, m_windows = windows, m_end = from + per_window * windows;
-  size_t k = (size_t)per_window * windows;
-  hist = calloc((size_t)windows * BUCKETS, sizeof *hist);
-  received = calloc(windows, sizeof *received);
-  counts = calloc(k == 0 ? 1 : k, sizeof *counts);
-  last_us = calloc(k == 0 ? 1 : k, sizeof *last_us);
-  first_ns = calloc(windows, sizeof *first_ns);
-  last_ns = calloc(windows, sizeof *last_ns);
-  if (!hist || !received || !counts || !last_us || !first_ns || !last_ns) fatal("out of memory for the measure plan");
-  measuring = 1;
-  measured = 0;
-}
-
-static uint64_t unmeasured_before_plan;
-
-static void record(const uint8_t *stamp, uint64_t arrival_ns) {
-  uint64_t time_ns = 0;
-  for (int i = 7; i >= 0; i--) time_ns = (time_ns << 8) | stamp[i];
-  uint32_t index = (uint32_t)stamp[8] | (uint32_t)stamp[9] << 8 | (uint32_t)stamp[10] << 16 | (uint32_t)stamp[11] << 24;
-  if (!measuring) {
-    unmeasured_before_plan++;
-    return;
-  }
-  if (index < m_from || index >= m_end) {
-    unmeasured++;
-    return;
-  }
-  uint32_t k = index - m_from;
-  uint32_t w = k / m_per_window;
-  /* A clock read before the stamp is impossible on one host; clamp rounding to the floor. */
-  int64_t d = (int64_t)(arrival_ns - time_ns);
-  uint64_t us = d <= 0 ? 1 : (uint64_t)((d + 500) / 1000);
-  if (us < 1) us = 1;
-  if (us > MAX_LATENCY_US) us = MAX_LATENCY_US;
-  hist[(size_t)w * BUCKETS + bucket_of(us)]++;
-  received[w]++;
-  counts[k]++;
-  if ((double)us > last_us[k]) last_us[k] = (double)us;
-  if (first_ns[w] == 0 || arrival_ns < first_ns[w]) first_ns[w] = arrival_ns;
-  if (arrival_ns > last_ns[w]) last_ns[w] = arrival_ns;
-  measured++;
 }
 
 /* ---- connections ---- */
@@ -248,117 +172,6 @@ static void conn_fail(conn_t *c, const char *why) {
   start_next();
 }
 
-/* ---- the dialects (../loadgen/dialect-*.ts) ---- */
-
-static int varint(const uint8_t *b, size_t *pos, size_t end, uint64_t *v) {
-  uint64_t r = 0;
-  int shift = 0;
-  while (*pos < end && shift < 64) {
-    uint8_t x = b[(*pos)++];
-    r |= (uint64_t)(x & 0x7f) << shift;
-    if (x < 0x80) {
-      *v = r;
-      return 1;
-    }
-    shift += 7;
-  }
-  return 0;
-}
-
-static int skip(const uint8_t *b, size_t *pos, size_t end, int wt) {
-  uint64_t v;
-  if (wt == 0) return varint(b, pos, end, &v);
-  if (wt == 2) {
-    if (!varint(b, pos, end, &v)) return 0;
-    *pos += v;
-  } else if (wt == 1) *pos += 8;
-  else if (wt == 5) *pos += 4;
-  else return 0;
-  return *pos <= end;
-}
-
-/* roomcast's protobuf ServerMessage: error = 2, event = 8 (its data = 5), welcome = 9. */
-static int read_proto(const uint8_t *b, size_t start, size_t end, const uint8_t **stamp) {
-  size_t pos = start;
-  uint64_t key;
-  while (pos < end && varint(b, &pos, end, &key)) {
-    uint64_t field = key >> 3;
-    int wt = (int)(key & 7);
-    if (field == 8 && wt == 2) {
-      uint64_t len;
-      if (!varint(b, &pos, end, &len) || pos + len > end) return K_OTHER;
-      size_t ev_end = pos + len;
-      uint64_t k;
-      while (pos < ev_end && varint(b, &pos, ev_end, &k)) {
-        if (k == (5 << 3 | 2)) {
-          uint64_t dl;
-          if (!varint(b, &pos, ev_end, &dl) || dl < STAMP_BYTES || pos + dl > ev_end) return K_OTHER;
-          *stamp = b + pos;
-          return K_EVENT;
-        }
-        if (!skip(b, &pos, ev_end, (int)(k & 7))) return K_OTHER;
-      }
-      return K_OTHER;
-    }
-    if (field == 9) return K_WELCOME;
-    if (field == 2) return K_ERROR;
-    if (!skip(b, &pos, end, wt)) return K_OTHER;
-  }
-  return K_OTHER;
-}
-
-static int starts(const uint8_t *b, size_t start, size_t end, const char *prefix) {
-  size_t n = strlen(prefix);
-  return end - start >= n && memcmp(b + start, prefix, n) == 0;
-}
-
-/* roomcast's JSON: the stamp is the first 16 bytes of the base64 "data" string (24 characters). */
-static int read_json(const uint8_t *b, size_t start, size_t end, uint8_t *scratch, const uint8_t **stamp) {
-  if (starts(b, start, end, "{\"event\":")) {
-    const uint8_t *at = memmem(b + start, end - start, "\"data\":\"", 8);
-    if (at == NULL || (size_t)(at - b) + 8 + 24 > end) return K_OTHER;
-    const uint8_t *p = at + 8;
-    for (int o = 0; o < 18; o += 3, p += 4) {
-      int last = o == 15;
-      int v0 = base64_value(p[0]), v1 = base64_value(p[1]), v2 = base64_value(p[2]), v3 = base64_value(p[3]);
-      if (last) v2 = v2 < 0 ? 0 : v2, v3 = v3 < 0 ? 0 : v3;
-      if ((v0 | v1 | v2 | v3) < 0) return K_OTHER;
-      uint32_t n = (uint32_t)v0 << 18 | (uint32_t)v1 << 12 | (uint32_t)v2 << 6 | (uint32_t)v3;
-      scratch[o] = (uint8_t)(n >> 16), scratch[o + 1] = (uint8_t)(n >> 8), scratch[o + 2] = (uint8_t)n;
-    }
-    *stamp = scratch;
-    return K_EVENT;
-  }
-  if (starts(b, start, end, "{\"welcome\":")) return K_WELCOME;
-  return memmem(b + start, end - start, "\"error\":", 8) != NULL ? K_ERROR : K_OTHER;
-}
-
-static int read_frame(conn_t *c, int opcode, const uint8_t *b, size_t start, size_t end, uint8_t *scratch, const uint8_t **stamp) {
-  switch (dialect) {
-  case D_ROOMCAST:
-    return opcode == 0x2 ? read_proto(b, start, end, stamp) : read_json(b, start, end, scratch, stamp);
-  case D_RAW:
-    if (opcode == 0x1) return K_WELCOME;
-    if (end - start < STAMP_BYTES) return K_OTHER;
-    *stamp = b + start;
-    return K_EVENT;
-  default: /* socketio */
-    if (opcode == 0x2) {
-      if (end - start < STAMP_BYTES) return K_OTHER;
-      *stamp = b + start;
-      return K_EVENT;
-    }
-    if (end == start) return K_OTHER;
-    if (b[start] == '0') send_masked(c, 0x1, (const uint8_t *)"40", 2);
-    else if (b[start] == '2') send_masked(c, 0x1, (const uint8_t *)"3", 1);
-    else if (b[start] == '4') {
-      if (end - start > 1 && b[start + 1] == '4') return K_ERROR;
-      if (starts(b, start, end, "42[\"welcome\"")) return K_WELCOME;
-    }
-    return K_OTHER;
-  }
-}
-
 static void became_member(conn_t *c) {
   c->state = S_OPEN;
   connected++;
@@ -403,8 +216,10 @@ static ssize_t frames(conn_t *c, uint8_t *buf, size_t len) {
       return -1;
     } else if (opcode == 0x1 || opcode == 0x2) {
       const uint8_t *stamp = NULL;
-      int kind = read_frame(c, opcode, buf, start, end, scratch, &stamp);
-      if (kind == K_EVENT) record(stamp, chunk_ns);
+      const char *answer = NULL;
+      int kind = read_frame(dialect, opcode, buf, start, end, scratch, &stamp, &answer);
+      if (answer != NULL) send_masked(c, 0x1, (const uint8_t *)answer, strlen(answer));
+      if (kind == K_EVENT) recorder_record(stamp, chunk_ns);
       else if (kind == K_WELCOME && c->state == S_WELCOME) became_member(c);
       else if (kind == K_ERROR) errors++;
     }
@@ -543,24 +358,9 @@ static buf_t cmd;
 static size_t members_left;
 
 static void report(void) {
-  outf("{\"type\":\"report\",\"windows\":[");
-  for (uint32_t w = 0; measuring && w < m_windows; w++) {
-    outf("%s{\"received\":%u,\"latency\":[", w ? "," : "", received[w]);
-    int first = 1;
-    for (int b = 0; b < BUCKETS; b++) {
-      uint64_t n = hist[(size_t)w * BUCKETS + b];
-      if (n == 0) continue;
-      outf("%s[%llu,%llu]", first ? "" : ",", (unsigned long long)bucket_value(b), (unsigned long long)n);
-      first = 0;
-    }
-    outf("],\"counts\":[");
-    for (uint32_t k = 0; k < m_per_window; k++) outf("%s%u", k ? "," : "", counts[(size_t)w * m_per_window + k]);
-    outf("],\"lastUs\":[");
-    for (uint32_t k = 0; k < m_per_window; k++) outf("%s%.0f", k ? "," : "", last_us[(size_t)w * m_per_window + k]);
-    outf("],\"firstArrivalNs\":%llu,\"lastArrivalNs\":%llu}", (unsigned long long)first_ns[w], (unsigned long long)last_ns[w]);
-    if (out.len > 1 << 20) flush_out();
-  }
-  outf("],\"unmeasured\":%llu,\"closes\":{", (unsigned long long)(unmeasured + unmeasured_before_plan));
+  outf("{\"type\":\"report\",\"windows\":");
+  recorder_write_windows(&out);
+  outf(",\"unmeasured\":%llu,\"closes\":{", (unsigned long long)recorder_unmeasured());
   for (int i = 0; i < nclose; i++) outf("%s\"%d\":%llu", i ? "," : "", close_codes[i], (unsigned long long)close_counts[i]);
   outf("},\"errors\":%llu,\"firstReadError\":", (unsigned long long)errors);
   if (first_read_error[0] != '\0') out_json_string(first_read_error);
@@ -609,9 +409,9 @@ static void on_command(char *line) {
       start_next();
     }
   } else if (sscanf(line, "measure %u %u %u", &from, &per, &windows) == 3) {
-    measure(from, per, windows);
+    if (!recorder_measure(from, per, windows)) fatal("out of memory for the measure plan");
   } else if (strcmp(line, "count") == 0) {
-    outf("{\"type\":\"count\",\"received\":%llu}\n", (unsigned long long)measured);
+    outf("{\"type\":\"count\",\"received\":%llu}\n", (unsigned long long)recorder_measured());
     flush_out();
   } else if (strcmp(line, "report") == 0) {
     report();
