@@ -93,7 +93,7 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
  * --receiver c asked for it) and the floor peer (left out when it cannot build, unless --peer
  * named it). Returns the notes for the results, or an error message that ends the run.
  */
-function prepareNative(plan: BenchPlan, peerChosen: boolean): { notes: string[] } | { error: string } {
+function prepareNative(plan: BenchPlan): { notes: string[] } | { error: string } {
   const notes: string[] = [];
   if (plan.micro === 'only') return { notes };
   if (plan.receiver === 'c') {
@@ -107,7 +107,7 @@ function prepareNative(plan: BenchPlan, peerChosen: boolean): { notes: string[] 
   if (plan.peers.includes('floor')) {
     const build = nativeProgram('floor');
     if (!build.ok) {
-      if (peerChosen) return { error: build.problem };
+      if (plan.peersChosen) return { error: build.problem };
       plan.peers = plan.peers.filter((p) => p !== 'floor');
       notes.push(`the floor peer left out: ${build.problem}`);
     }
@@ -142,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (problem !== undefined) say(`bench: warning: ${problem}`);
   }
-  const native = prepareNative(plan, argv.some((a) => a === '--peer' || a.startsWith('--peer=')));
+  const native = prepareNative(plan);
   if ('error' in native) {
     say(`bench: ${native.error}`);
     return 1;

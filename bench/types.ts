@@ -74,6 +74,8 @@ export interface BenchPlan {
   profile: string;
   scenarios: Scenario[];
   peers: PeerName[];
+  /** Whether --peer chose them (then a floor that does not build is an error, not left out). */
+  peersChosen: boolean;
   timing: Timing;
   /** Receiver processes per case; 0 = one per 19,900 sockets. */
   receivers: number;

@@ -31,10 +31,11 @@ export class LoadgenProcess<M extends Message> {
   constructor(kind: 'receiver' | 'publisher', name: string, nativeBinary?: string) {
     this.native = nativeBinary !== undefined;
     if (nativeBinary !== undefined) {
-      this.child = spawn(nativeBinary, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(nativeBinary, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+      this.child = child;
       // A write after the program exited fails with EPIPE; the exit handler below reports it.
-      this.child.stdin?.on('error', () => {});
-      createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      child.stdin.on('error', () => {});
+      createInterface({ input: child.stdout }).on('line', (line) => {
         let m: M;
         try {
           m = fromNative(line) as M;

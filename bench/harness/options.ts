@@ -123,6 +123,7 @@ export function parseOptions(argv: string[], defaultOut: string, table: Scenario
     profile: profileName,
     scenarios: chosen,
     peers,
+    peersChosen: v.peer !== undefined,
     timing,
     receivers: v.receivers === undefined ? 0 : int(v.receivers, '--receivers', 1),
     receiver: v.receiver === 'node' ? 'node' : 'c',
