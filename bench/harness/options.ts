@@ -23,7 +23,7 @@ export const USAGE = `npm run bench -- [flags]
 
   --profile quick|full|smoke   defaults for everything below (quick: ~5 min on 2 cores)
   --scenario LIST    families or ids, comma-separated: fanout,rooms,mixed,burst or e.g. fanout-10k
-  --peer LIST        roomcast,uws,ws,socketio (default: all)
+  --peer LIST        ${PEERS.join(',')} (default: all; floor needs a C compiler)
   --sockets LIST     members of the one-room scenarios (fanout, mixed, burst), e.g. 1000,5000
   --rooms LIST       rooms x members of the many-rooms scenario, e.g. 100x100,1000x10
   --burst N          publishes per write in the burst scenario
@@ -39,8 +39,8 @@ export const USAGE = `npm run bench -- [flags]
                      until the peer stops keeping up, and report the knee (full runs it after the comparison)
   --no-capacity      leave the capacity part out of the full profile
   --slo-ms N         capacity: a step is held only with p99 <= N ms (default ${DEFAULT_SLO_MS})
-  --steps N          capacity: most steps per scenario and peer (default: the profile's)
-                     (capacity starts at --deliveries, default: the profile's start, 10000 in quick and full)
+  --steps N          capacity: most steps per scenario and peer (default: the profile's, 14 in quick and full)
+                     (the first step offers --deliveries; default 10000 in quick and full)
   --no-micro | --micro-only    skip the micro-benchmarks | run only them
   --cpu-prof         one extra roomcast run of the largest scenario under node --cpu-prof, summarised
   --out DIR          where results go (default bench/results)
