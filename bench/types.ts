@@ -169,10 +169,11 @@ export interface WindowResult {
   /** Deliveries over the time from the window's first intended send to its last arrival. */
   deliveriesPerSec: number;
   /**
-   * Deliveries per second the server sustained: deliveries over the longer of the window's span
-   * of arrivals (first to last) and its span of intended sends. Unlike `deliveriesPerSec` it
-   * leaves out the latency of the window's last publish, so a server that keeps up shows the
-   * offered rate whatever the window's length; 0 when the window's sends are all at one time.
+   * Deliveries per second the server sustained: deliveries over the time the window's publishes
+   * were offered in, stretched by how fast their latency grew across the window (the
+   * least-squares slope, ./harness/stats.ts `latencySlope`). Unlike `deliveriesPerSec` it
+   * leaves out the latency of the window's last publish: a server that keeps up shows the
+   * offered rate, whatever the window's length; one that falls behind, what it managed.
    */
   sustainedPerSec: number;
   seconds: number;

@@ -43,6 +43,11 @@ export class Schedule {
     return this.warmup + w * this.perWindow;
   }
 
+  /** Publishes per second, over all rooms. */
+  get rate(): number {
+    return this.scenario.rate;
+  }
+
   /** Deliveries every publish should make: the members of its room (all rooms are one size). */
   get roomSize(): number {
     return this.scenario.membersPerRoom;

@@ -31,10 +31,10 @@ export interface MergedDeliveries {
   latencyUs: Percentiles;
   completionUs: Percentiles;
   incompletePublishes: number;
-  /** CLOCK_MONOTONIC ns of the window's first arrival anywhere (0 if none). */
-  firstArrivalNs: number;
   /** CLOCK_MONOTONIC ns of the window's last arrival anywhere (0 if none). */
   lastArrivalNs: number;
+  /** Per publish of the window: the latency of its last delivery, µs (0 if none). */
+  lastUs: Float64Array;
 }
 
 /**
@@ -44,7 +44,6 @@ export interface MergedDeliveries {
 export function mergeWindow(parts: WindowReport[], publishes: number, expectedFor: (k: number) => number): MergedDeliveries {
   const latency = latencyHistogram();
   let delivered = 0;
-  let firstArrivalNs = 0;
   let lastArrivalNs = 0;
   const counts = new Uint32Array(publishes);
   const last = new Float64Array(publishes);
@@ -52,7 +51,6 @@ export function mergeWindow(parts: WindowReport[], publishes: number, expectedFo
     latency.add(hdr.decodeFromCompressedBase64(p.histogram));
     delivered += p.received;
     lastArrivalNs = Math.max(lastArrivalNs, p.lastArrivalNs);
-    if (p.firstArrivalNs > 0 && (firstArrivalNs === 0 || p.firstArrivalNs < firstArrivalNs)) firstArrivalNs = p.firstArrivalNs;
     for (let k = 0; k < publishes; k++) {
       counts[k] = (counts[k] as number) + (p.counts[k] ?? 0);
       last[k] = Math.max(last[k] as number, p.lastUs[k] ?? 0);
@@ -64,7 +62,36 @@ export function mergeWindow(parts: WindowReport[], publishes: number, expectedFo
     if ((counts[k] as number) >= expectedFor(k)) completion.recordValue(Math.max(1, last[k] as number));
     else incompletePublishes += 1;
   }
-  return { delivered, latencyUs: percentiles(latency), completionUs: percentiles(completion), incompletePublishes, firstArrivalNs, lastArrivalNs };
+  return { delivered, latencyUs: percentiles(latency), completionUs: percentiles(completion), incompletePublishes, lastArrivalNs, lastUs: last };
+}
+
+/**
+ * How fast the latency of a window's publishes grows with their intended send time: the
+ * least-squares slope of each publish's last-delivery latency against its due time (both in the
+ * same unit), over the publishes that reached anyone. 0 for a server that keeps up; a server
+ * that delivers at a fraction f of the offered rate builds a queue, and its latency grows at
+ * 1/f - 1. A fit over every publish, unlike the first and last arrival alone, is not moved much
+ * by one late moment at either end. `dueNs(k)` is the due time of the window's k-th publish.
+ */
+export function latencySlope(dueNs: (k: number) => number, lastUs: ArrayLike<number>): number {
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  let sxx = 0;
+  let sxy = 0;
+  const t0 = dueNs(0);
+  for (let k = 0; k < lastUs.length; k++) {
+    const y = lastUs[k] as number;
+    if (!(y > 0)) continue;
+    const x = (dueNs(k) - t0) / 1000;
+    n += 1;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  const d = n * sxx - sx * sx;
+  return n < 2 || d <= 0 ? 0 : (n * sxy - sx * sy) / d;
 }
 
 /** Index of the median window by p99 latency (the lower middle one for an even count). */

@@ -69,8 +69,6 @@ export interface WindowReport {
   counts: number[];
   /** Per publish of the window: the latest arrival's latency, µs (0 if none). */
   lastUs: number[];
-  /** CLOCK_MONOTONIC ns of the first arrival of any of this window's publishes (0 if none). */
-  firstArrivalNs: number;
   /** CLOCK_MONOTONIC ns of the last arrival of any of this window's publishes (0 if none). */
   lastArrivalNs: number;
 }

@@ -22,7 +22,6 @@ export class DeliveryRecorder {
   private readonly received: Uint32Array;
   private readonly counts: Uint32Array;
   private readonly lastUs: Float64Array;
-  private readonly firstArrivalNs: Float64Array;
   private readonly lastArrivalNs: Float64Array;
   /** Deliveries outside the measured windows (warm-up, or past the end). */
   unmeasured = 0;
@@ -37,7 +36,6 @@ export class DeliveryRecorder {
     this.received = new Uint32Array(plan.windows);
     this.counts = new Uint32Array(plan.perWindow * plan.windows);
     this.lastUs = new Float64Array(plan.perWindow * plan.windows);
-    this.firstArrivalNs = new Float64Array(plan.windows);
     this.lastArrivalNs = new Float64Array(plan.windows);
   }
 
@@ -56,8 +54,6 @@ export class DeliveryRecorder {
     this.received[w] = (this.received[w] as number) + 1;
     this.counts[k] = (this.counts[k] as number) + 1;
     if (us > (this.lastUs[k] as number)) this.lastUs[k] = us;
-    const first = this.firstArrivalNs[w] as number;
-    if (first === 0 || arrivalNs < first) this.firstArrivalNs[w] = arrivalNs;
     if (arrivalNs > (this.lastArrivalNs[w] as number)) this.lastArrivalNs[w] = arrivalNs;
     this.measured += 1;
   }
@@ -72,7 +68,6 @@ export class DeliveryRecorder {
         histogram: hdr.encodeIntoCompressedBase64(h),
         counts: Array.from(this.counts.subarray(a, b)),
         lastUs: Array.from(this.lastUs.subarray(a, b)),
-        firstArrivalNs: this.firstArrivalNs[w] as number,
         lastArrivalNs: this.lastArrivalNs[w] as number,
       };
     });

@@ -24,7 +24,7 @@ static uint64_t *hist;        /* [windows][BUCKETS] */
 static uint32_t *received;    /* [windows] */
 static uint32_t *counts;      /* [per_window * windows] */
 static double *last_us;       /* [per_window * windows] */
-static uint64_t *first_ns, *last_ns; /* [windows] */
+static uint64_t *last_ns; /* [windows] */
 static uint64_t unmeasured, measured;
 
 static int bucket_of(uint64_t v) {
@@ -42,16 +42,15 @@ static uint64_t bucket_value(int b) {
 }
 
 int recorder_measure(uint32_t from, uint32_t per_window, uint32_t windows) {
-  free(hist), free(received), free(counts), free(last_us), free(first_ns), free(last_ns);
+  free(hist), free(received), free(counts), free(last_us), free(last_ns);
   m_from = from, m_per_window = per_window, m_windows = windows, m_end = from + per_window * windows;
   size_t k = (size_t)per_window * windows;
   hist = calloc((size_t)windows * BUCKETS, sizeof *hist);
   received = calloc(windows, sizeof *received);
   counts = calloc(k == 0 ? 1 : k, sizeof *counts);
   last_us = calloc(k == 0 ? 1 : k, sizeof *last_us);
-  first_ns = calloc(windows, sizeof *first_ns);
   last_ns = calloc(windows, sizeof *last_ns);
-  if (!hist || !received || !counts || !last_us || !first_ns || !last_ns) return 0;
+  if (!hist || !received || !counts || !last_us || !last_ns) return 0;
   measuring = 1;
   measured = 0;
   return 1;
@@ -82,7 +81,6 @@ void recorder_record(const uint8_t *stamp, uint64_t arrival_ns) {
   received[w]++;
   counts[k]++;
   if ((double)us > last_us[k]) last_us[k] = (double)us;
-  if (first_ns[w] == 0 || arrival_ns < first_ns[w]) first_ns[w] = arrival_ns;
   if (arrival_ns > last_ns[w]) last_ns[w] = arrival_ns;
   measured++;
 }
@@ -116,7 +114,7 @@ void recorder_write_windows(buf_t *out) {
     for (uint32_t k = 0; k < m_per_window; k++) put(out, "%s%u", k ? "," : "", counts[(size_t)w * m_per_window + k]);
     put(out, "],\"lastUs\":[");
     for (uint32_t k = 0; k < m_per_window; k++) put(out, "%s%.0f", k ? "," : "", last_us[(size_t)w * m_per_window + k]);
-    put(out, "],\"firstArrivalNs\":%llu,\"lastArrivalNs\":%llu}", (unsigned long long)first_ns[w], (unsigned long long)last_ns[w]);
+    put(out, "],\"lastArrivalNs\":%llu}", (unsigned long long)last_ns[w]);
   }
   put(out, "]");
 }

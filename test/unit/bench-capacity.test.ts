@@ -1,12 +1,13 @@
 /**
  * The capacity part's arithmetic: the steps' rates (x1.5, whole bursts, always rising), when a
- * step counts as held, and the C receiver's answers turned into the runner's messages.
+ * step counts as held, how a growing latency says a server fell behind, and the C receiver's
+ * answers turned into the runner's messages.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { notHeld, rateFor, stepRates } from '../../bench/harness/capacity.js';
 import { fromNative, nativeCommand } from '../../bench/harness/native-receiver.js';
-import { decodePercentiles } from '../../bench/harness/stats.js';
+import { decodePercentiles, latencySlope } from '../../bench/harness/stats.js';
 import type { RunResult, Scenario, WindowResult } from '../../bench/types.js';
 
 const scenario = (membersPerRoom: number, burst = 1): Scenario => ({ id: 's', kind: 'fanout', title: '', rooms: 1, membersPerRoom, jsonShare: 0, rate: 1, burst, payloadBytes: 64 });
@@ -56,7 +57,7 @@ describe('bench C receiver protocol', () => {
 
   it('turns its report into the Node receiver report, latencies into an HdrHistogram', () => {
     const m = fromNative(
-      '{"type":"report","windows":[{"received":3,"latency":[[100,2],[5000,1]],"counts":[2,1],"lastUs":[100,5000],"firstArrivalNs":10,"lastArrivalNs":20}],"unmeasured":4,"closes":{"4000":1},"errors":0,"firstReadError":null}',
+      '{"type":"report","windows":[{"received":3,"latency":[[100,2],[5000,1]],"counts":[2,1],"lastUs":[100,5000],"lastArrivalNs":20}],"unmeasured":4,"closes":{"4000":1},"errors":0,"firstReadError":null}',
     );
     assert.equal(m.type, 'report');
     if (m.type !== 'report') return;
@@ -66,9 +67,26 @@ describe('bench C receiver protocol', () => {
     assert.equal(p.count, 3);
     assert.equal(p.p50, 100);
     assert.ok(Math.abs(p.max - 5000) <= 5, String(p.max));
-    assert.deepEqual([w.received, w.counts, w.lastUs, w.firstArrivalNs, w.lastArrivalNs], [3, [2, 1], [100, 5000], 10, 20]);
+    assert.deepEqual([w.received, w.counts, w.lastUs, w.lastArrivalNs], [3, [2, 1], [100, 5000], 20]);
     assert.equal(m.firstReadError, undefined);
     assert.deepEqual(m.closes, { 4000: 1 });
     assert.deepEqual(fromNative('{"type":"count","received":7}'), { type: 'count', received: 7 });
+  });
+});
+
+describe('bench latency slope', () => {
+  const due = (k: number): number => 1e12 + k * 10_000_000; // every 10 ms
+  it('is 0 for a server that keeps up, 1/f - 1 for one that delivers a fraction f', () => {
+    assert.equal(latencySlope(due, Float64Array.from({ length: 50 }, () => 3000)), 0);
+    // Delivering at 4/5 of the offered rate: each publish waits 2.5 ms more than the last.
+    const behind = Float64Array.from({ length: 50 }, (_, k) => 1000 + k * 2500);
+    assert.ok(Math.abs(latencySlope(due, behind) - 0.25) < 1e-9);
+  });
+
+  it('is moved little by one late publish at the end, and skips publishes nobody got', () => {
+    const late = Float64Array.from({ length: 100 }, (_, k) => (k === 99 ? 150_000 : 2000));
+    assert.ok(latencySlope(due, late) < 0.01, String(latencySlope(due, late)));
+    assert.ok(Math.abs(latencySlope(due, Float64Array.from([1000, 0, 3000])) - 0.1) < 1e-9);
+    assert.equal(latencySlope(due, Float64Array.from([5000])), 0);
   });
 });
