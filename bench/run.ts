@@ -55,7 +55,9 @@ function profiledScenario(plan: BenchPlan): Scenario | undefined {
 }
 
 function newestProfile(dir: string): string | undefined {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
   const last = files[files.length - 1];
   return last === undefined ? undefined : join(dir, last);
 }
@@ -71,7 +73,15 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
   say(`${tag}: an extra run under node --cpu-prof (not part of the comparison)`);
   // At least 10 s of publishing, so the publish path outweighs start-up and connecting.
   const timing = { ...plan.timing, runs: 1, windows: 1, windowSec: Math.max(plan.timing.windowSec * plan.timing.windows, PROFILE_SECONDS) };
-  const run = await runOnce({ scenario, peer: 'roomcast', timing, receivers: plan.receivers, receiver: plan.receiver, cpuProfDir: dir, progress: (line) => say(`${tag}: ${line}`) });
+  const run = await runOnce({
+    scenario,
+    peer: 'roomcast',
+    timing,
+    receivers: plan.receivers,
+    receiver: plan.receiver,
+    cpuProfDir: dir,
+    progress: (line) => say(`${tag}: ${line}`),
+  });
   const file = newestProfile(dir);
   if (file === undefined) {
     say(`${tag}: no CPU profile was written (${run.status}${run.note !== undefined ? `: ${run.note}` : ''})`);
@@ -81,7 +91,7 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
   const summary =
     `CPU profile of the roomcast server under ${scenario.id} (${scenario.title}, ${scenario.rate} publishes/s): ${file}\n` +
     `the server process used ${cpu.user.toFixed(2)} s user + ${cpu.system.toFixed(2)} s kernel CPU from listening to drained (/proc);\n` +
-    'the profile sees JavaScript and the native calls made from it (a function\'s self time includes the uWS\n' +
+    "the profile sees JavaScript and the native calls made from it (a function's self time includes the uWS\n" +
     'calls it makes: publish, subscribe, upgrade); the rest of that CPU, mostly the kernel sending on loopback\n' +
     "TCP from uWS's own event-loop hooks, shows up as idle or (program), not by function.\n" +
     printProfile(summariseFile(file));
@@ -203,7 +213,9 @@ export async function main(argv: string[]): Promise<number> {
   if (results.cases.length > 0) out.push(printCases(results.cases));
   if (results.micro.length > 0) out.push(printMicro(results.micro));
   if (results.cpuProfile !== undefined) out.push(results.cpuProfile.summary);
-  out.push(`receivers: ${results.receiver === 'c' ? 'C' : 'Node'}${results.notes.length > 0 ? `\n${results.notes.join('\n')}` : ''}\nresults: ${jsonPath}\nreport:  ${htmlPath}\n`);
+  out.push(
+    `receivers: ${results.receiver === 'c' ? 'C' : 'Node'}${results.notes.length > 0 ? `\n${results.notes.join('\n')}` : ''}\nresults: ${jsonPath}\nreport:  ${htmlPath}\n`,
+  );
   process.stdout.write(out.join('\n'));
   return results.cases.some((c) => c.status === 'failed') ? 1 : 0;
 }

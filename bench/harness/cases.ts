@@ -50,8 +50,17 @@ export async function runCases(plan: BenchPlan, scenarios: Scenario[], progress:
       for (const c of rotate(runnable, round)) {
         n += 1;
         const tag = `[${n}/${total}] ${scenario.id} ${c.peer}${runs > 1 ? ` run ${round + 1}/${runs}` : ''}`;
-        say(`${tag}: ${scenario.title}, ${scenario.rate} publishes/s${scenario.burst > 1 ? ` in bursts of ${scenario.burst}` : ''}, ${scenario.payloadBytes} B`);
-        const run = await runOnce({ scenario, peer: c.peer, timing: plan.timing, receivers: plan.receivers, receiver: plan.receiver, progress: (line) => say(`${tag}: ${line}`) });
+        say(
+          `${tag}: ${scenario.title}, ${scenario.rate} publishes/s${scenario.burst > 1 ? ` in bursts of ${scenario.burst}` : ''}, ${scenario.payloadBytes} B`,
+        );
+        const run = await runOnce({
+          scenario,
+          peer: c.peer,
+          timing: plan.timing,
+          receivers: plan.receivers,
+          receiver: plan.receiver,
+          progress: (line) => say(`${tag}: ${line}`),
+        });
         c.runs.push(run);
         say(`${tag}: ${progress.summary(run)}`);
       }

@@ -20,7 +20,8 @@ export function nativeCommand(m: ToLoadgen): string | undefined {
       const lines = [`connect ${m.server.host} ${m.server.port} ${dialect.nativeName} ${m.concurrency} ${m.localAddresses.join(',')} ${m.members.length}`];
       for (const member of m.members) {
         const { path, protocol } = dialect.member(roomName(member.room), member.encoding);
-        if (/\s/.test(path) || (protocol !== undefined && /\s/.test(protocol))) throw new Error(`a member path or subprotocol with a space: ${path} ${protocol}`);
+        if (/\s/.test(path) || (protocol !== undefined && /\s/.test(protocol)))
+          throw new Error(`a member path or subprotocol with a space: ${path} ${protocol}`);
         lines.push(`${path} ${protocol ?? '-'}`);
       }
       return `${lines.join('\n')}\n`;

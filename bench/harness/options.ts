@@ -88,8 +88,12 @@ export function parseOptions(argv: string[], defaultOut: string, table: Scenario
     for (const [n, b] of bursts) scenarios.push(tag(table.burst(n, b, deliveries, payload)));
   }
   const wanted = v.scenario === undefined ? undefined : list(v.scenario, [], '--scenario');
-  let chosen = wanted === undefined ? scenarios : scenarios.filter((s) => wanted.includes(s.kind) || wanted.includes(s.id) || wanted.some((w) => s.id.startsWith(`${w}-`) && w.includes('-')));
-  if (wanted !== undefined && chosen.length === 0) throw new UsageError(`--scenario: nothing matches ${wanted.join(',')} (have: ${scenarios.map((s) => s.id).join(', ')})`);
+  let chosen =
+    wanted === undefined
+      ? scenarios
+      : scenarios.filter((s) => wanted.includes(s.kind) || wanted.includes(s.id) || wanted.some((w) => s.id.startsWith(`${w}-`) && w.includes('-')));
+  if (wanted !== undefined && chosen.length === 0)
+    throw new UsageError(`--scenario: nothing matches ${wanted.join(',')} (have: ${scenarios.map((s) => s.id).join(', ')})`);
   if (v.rate !== undefined) {
     const rate = int(v.rate, '--rate', 1);
     chosen = chosen.map((s) => ({ ...s, rate: Math.max(s.burst, Math.round(rate / s.burst) * s.burst) }));
@@ -118,7 +122,8 @@ export function parseOptions(argv: string[], defaultOut: string, table: Scenario
         sloMs: v['slo-ms'] === undefined ? DEFAULT_SLO_MS : int(v['slo-ms'], '--slo-ms', 1),
       }
     : undefined;
-  if (capacity === undefined && (v.steps !== undefined || v['slo-ms'] !== undefined)) throw new UsageError('--steps and --slo-ms are capacity flags: add --capacity');
+  if (capacity === undefined && (v.steps !== undefined || v['slo-ms'] !== undefined))
+    throw new UsageError('--steps and --slo-ms are capacity flags: add --capacity');
   return {
     profile: profileName,
     scenarios: chosen,
@@ -174,7 +179,10 @@ function parse(argv: string[]) {
 
 function list(value: string | undefined, fallback: string[], flag: string): string[] {
   if (value === undefined) return fallback;
-  const items = value.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const items = value
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
   if (items.length === 0) throw new UsageError(`${flag}: empty list`);
   return items;
 }

@@ -86,7 +86,13 @@ function addCloses(into: Record<string, number>, from: Record<string, number>): 
 }
 
 /** Step 2: every member socket, interleaved over the receivers so each holds a share of every room. */
-async function connectMembers(o: RunOptions, address: ServerAddress, all: Member[], receivers: Array<LoadgenProcess<FromReceiver>>, procs: number): Promise<void> {
+async function connectMembers(
+  o: RunOptions,
+  address: ServerAddress,
+  all: Member[],
+  receivers: Array<LoadgenProcess<FromReceiver>>,
+  procs: number,
+): Promise<void> {
   const connected = new Array<number>(procs).fill(0);
   const show = throttled(() => o.progress(`connected ${sum(connected)}/${all.length} sockets`));
   const answers = [];
@@ -155,7 +161,14 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     }
     const showSent = throttled((sent: number) => o.progress(`published ${sent}/${schedule.total} (${s.rate}/s)`));
     publisher.onProgress = (m) => showSent(m.sent);
-    const plan = { type: 'publish', startNs: schedule.startNs.toString(), rate: s.rate, total: schedule.total, burst: s.burst, payloadBytes: s.payloadBytes } as const;
+    const plan = {
+      type: 'publish',
+      startNs: schedule.startNs.toString(),
+      rate: s.rate,
+      total: schedule.total,
+      burst: s.burst,
+      payloadBytes: s.payloadBytes,
+    } as const;
     const published = await publisher.ask(plan, 'done', (schedule.total / s.rate) * 1000 + 60_000);
     result.publisher.latenessUs = decodePercentiles(published.lateness);
     result.publisher.errors = published.errors;

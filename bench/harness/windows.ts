@@ -50,7 +50,10 @@ export function windowResults(schedule: Schedule, reports: Report[], samples: Sn
     // The window's publishes were offered over perWindow / rate seconds; a growing latency
     // stretches the time they took to arrive by (1 + slope).
     const offeredSeconds = schedule.perWindow / schedule.rate;
-    const slope = Math.max(0, latencySlope((k) => schedule.dueNs(from + k), merged.lastUs));
+    const slope = Math.max(
+      0,
+      latencySlope((k) => schedule.dueNs(from + k), merged.lastUs),
+    );
     const a = samples[w];
     const b = samples[w + 1];
     const serverCpu = cpuBetween(a?.server, b?.server);

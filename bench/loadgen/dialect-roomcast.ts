@@ -39,8 +39,7 @@ function skip(buf: Buffer, end: number, wt: number): void {
     // Not `pos += varint(...)`: that would read pos before varint moves it.
     const len = varint(buf, end);
     pos += len;
-  }
-  else if (wt === 1) pos += 8;
+  } else if (wt === 1) pos += 8;
   else if (wt === 5) pos += 4;
   else throw new Error(`wire type ${wt}`);
 }

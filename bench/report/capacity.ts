@@ -101,7 +101,7 @@ export function printCapacity(r: CapacityResults): string {
   }
   const legend = [
     `capacity: from ${count(r.startDeliveries)} offered deliveries/s, x${r.factor} a step, at most ${r.maxSteps} steps; a step is held with p99 <= ${r.sloMs} ms, reach 100 % and >= 95 % of the offered deliveries/s sustained`,
-    'knee dlv/s: the highest offered deliveries/s held; the other columns are that step\'s (one run, its median window)',
+    "knee dlv/s: the highest offered deliveries/s held; the other columns are that step's (one run, its median window)",
     'sustained: deliveries/s the server kept up with (the offered rate, less what a latency growing across the window says it fell behind);',
     'per conn: server RSS growth per socket; lg cores: receivers+publisher',
   ].join('\n');

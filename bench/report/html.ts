@@ -58,19 +58,44 @@ function capacityCharts(r: CapacityResults): string[] {
           if (w === undefined) return undefined;
           return metric === 'p99' ? w.latencyUs.p99 : w.sustainedPerSec;
         };
-        const points = c.steps.map((s, i) => [s.offeredPerSec, value(i)] as [number, number | undefined]).filter((p): p is [number, number] => p[1] !== undefined);
+        const points = c.steps
+          .map((s, i) => [s.offeredPerSec, value(i)] as [number, number | undefined])
+          .filter((p): p is [number, number] => p[1] !== undefined);
         const knee = kneeOf(c);
         const kneeY = value(c.knee);
         return {
           name: c.peer,
           color: COLORS[c.peer],
           points,
-          mark: knee !== undefined && kneeY !== undefined ? { at: [knee.step.offeredPerSec, kneeY] as [number, number], label: `knee at ${count(knee.step.offeredPerSec)} offered deliveries/s` } : undefined,
+          mark:
+            knee !== undefined && kneeY !== undefined
+              ? { at: [knee.step.offeredPerSec, kneeY] as [number, number], label: `knee at ${count(knee.step.offeredPerSec)} offered deliveries/s` }
+              : undefined,
         };
       });
     return [
-      lineChart({ title: `${title}: delivered vs offered`, xLabel: 'offered deliveries/s (log)', yLabel: 'delivered/s sustained (log)', series: line('sustainedPerSec'), logX: true, logY: true, xFormat: count, yFormat: count, diagonal: 'delivered = offered' }),
-      lineChart({ title: `${title}: p99 vs offered`, xLabel: 'offered deliveries/s (log)', yLabel: 'p99 latency (log)', series: line('p99'), logX: true, logY: true, xFormat: count, yFormat: us, hLine: { y: r.sloMs * 1000, label: `SLO ${r.sloMs} ms` } }),
+      lineChart({
+        title: `${title}: delivered vs offered`,
+        xLabel: 'offered deliveries/s (log)',
+        yLabel: 'delivered/s sustained (log)',
+        series: line('sustainedPerSec'),
+        logX: true,
+        logY: true,
+        xFormat: count,
+        yFormat: count,
+        diagonal: 'delivered = offered',
+      }),
+      lineChart({
+        title: `${title}: p99 vs offered`,
+        xLabel: 'offered deliveries/s (log)',
+        yLabel: 'p99 latency (log)',
+        series: line('p99'),
+        logX: true,
+        logY: true,
+        xFormat: count,
+        yFormat: us,
+        hLine: { y: r.sloMs * 1000, label: `SLO ${r.sloMs} ms` },
+      }),
     ];
   });
 }
@@ -78,16 +103,37 @@ function capacityCharts(r: CapacityResults): string[] {
 /** The whole report. */
 export function renderHtml(r: BenchResults): string {
   const scenarioIds = [...new Set(r.cases.map((c) => c.scenario.id))];
-  const latency = scenarioIds.map((id) => latencyChart(id, r.cases.filter((c) => c.scenario.id === id)));
+  const latency = scenarioIds.map((id) =>
+    latencyChart(
+      id,
+      r.cases.filter((c) => c.scenario.id === id),
+    ),
+  );
   const payloads = [...new Set(r.cases.filter((c) => c.scenario.kind === 'fanout').map((c) => c.scenario.payloadBytes))];
   const scaling = payloads.flatMap((size) => {
     const fan = r.cases.filter((c) => c.scenario.kind === 'fanout' && c.scenario.payloadBytes === size);
     if (new Set(fan.map((c) => c.scenario.membersPerRoom)).size < 2) return [];
     const tag = `one room, ${size} B payload`;
     return [
-      bySockets(fan, (c) => medianOf(c)?.deliveriesPerSec, { title: `deliveries per second vs sockets (${tag})`, xLabel: 'sockets in the room', yLabel: 'deliveries/s', yFormat: count }),
-      bySockets(fan, (c) => medianOf(c)?.latencyUs.p99, { title: `p99 latency vs sockets (${tag})`, xLabel: 'sockets in the room', yLabel: 'p99 (log)', logY: true, yFormat: us }),
-      bySockets(fan, (c) => medianOf(c)?.serverCpuPerMillion, { title: `server CPU per million deliveries (${tag})`, xLabel: 'sockets in the room', yLabel: 'CPU seconds', yFormat: (v) => v.toFixed(1) }),
+      bySockets(fan, (c) => medianOf(c)?.deliveriesPerSec, {
+        title: `deliveries per second vs sockets (${tag})`,
+        xLabel: 'sockets in the room',
+        yLabel: 'deliveries/s',
+        yFormat: count,
+      }),
+      bySockets(fan, (c) => medianOf(c)?.latencyUs.p99, {
+        title: `p99 latency vs sockets (${tag})`,
+        xLabel: 'sockets in the room',
+        yLabel: 'p99 (log)',
+        logY: true,
+        yFormat: us,
+      }),
+      bySockets(fan, (c) => medianOf(c)?.serverCpuPerMillion, {
+        title: `server CPU per million deliveries (${tag})`,
+        xLabel: 'sockets in the room',
+        yLabel: 'CPU seconds',
+        yFormat: (v) => v.toFixed(1),
+      }),
     ];
   });
   const m = r.machine;
@@ -107,13 +153,21 @@ Every number comes from the median measured window of the median run of its case
 so a busy machine shows up in every column. Compare peers within this run, not across runs. Member sockets were held by ${receivers}.</p>
 ${r.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 ${capacitySection(r)}
-${r.cases.length > 0 ? `<h2>roomcast against the peers</h2>
+${
+  r.cases.length > 0
+    ? `<h2>roomcast against the peers</h2>
 <pre>${esc(printRatios(r.cases) || 'roomcast or its peers did not run')}</pre>
 <h2>Cases</h2>
-<pre>${esc(printCases(r.cases))}</pre>` : ''}
+<pre>${esc(printCases(r.cases))}</pre>`
+    : ''
+}
 ${scaling.length > 0 ? `<h2>Scaling with sockets</h2><div class="charts">${scaling.join('\n')}</div>` : ''}
-${latency.length > 0 ? `<h2>Latency percentiles per scenario</h2>
-<div class="charts">${latency.join('\n')}</div>` : ''}
+${
+  latency.length > 0
+    ? `<h2>Latency percentiles per scenario</h2>
+<div class="charts">${latency.join('\n')}</div>`
+    : ''
+}
 ${r.micro.length > 0 ? `<h2>Micro-benchmarks</h2><pre>${esc(printMicro(r.micro))}</pre>` : ''}
 ${r.cpuProfile !== undefined ? `<h2>Server CPU profile</h2><pre>${esc(r.cpuProfile.summary)}</pre>` : ''}
 </body></html>

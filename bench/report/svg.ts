@@ -108,19 +108,28 @@ export function lineChart(c: Chart): string {
     const a = Math.max(x0, yMin);
     const b = Math.min(x1, yMax);
     if (b > a) {
-      parts.push(`<line x1="${px(a).toFixed(1)}" y1="${py(a).toFixed(1)}" x2="${px(b).toFixed(1)}" y2="${py(b).toFixed(1)}" stroke="#555" stroke-dasharray="5,4"/>`);
+      parts.push(
+        `<line x1="${px(a).toFixed(1)}" y1="${py(a).toFixed(1)}" x2="${px(b).toFixed(1)}" y2="${py(b).toFixed(1)}" stroke="#555" stroke-dasharray="5,4"/>`,
+      );
       parts.push(`<text x="${(px(b) - 4).toFixed(1)}" y="${(py(b) + 14).toFixed(1)}" text-anchor="end" font-size="11" fill="#555">${esc(c.diagonal)}</text>`);
     }
   }
   c.series.forEach((s, i) => {
     const ps = s.points.filter(([x, y]) => inside(x, y)).sort((a, b) => a[0] - b[0]);
     if (ps.length > 0) {
-      parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${ps.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
-      for (const [x, y] of ps) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"><title>${esc(`${s.name}: ${c.yFormat(y)}`)}</title></circle>`);
+      parts.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${ps.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
+      );
+      for (const [x, y] of ps)
+        parts.push(
+          `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"><title>${esc(`${s.name}: ${c.yFormat(y)}`)}</title></circle>`,
+        );
     }
     if (s.mark !== undefined && inside(...s.mark.at)) {
       const [mx, my] = s.mark.at;
-      parts.push(`<circle cx="${px(mx).toFixed(1)}" cy="${py(my).toFixed(1)}" r="7" fill="none" stroke="${s.color}" stroke-width="2"><title>${esc(`${s.name}: ${s.mark.label}`)}</title></circle>`);
+      parts.push(
+        `<circle cx="${px(mx).toFixed(1)}" cy="${py(my).toFixed(1)}" r="7" fill="none" stroke="${s.color}" stroke-width="2"><title>${esc(`${s.name}: ${s.mark.label}`)}</title></circle>`,
+      );
     }
     const ly = M.top + 14 + i * 18;
     parts.push(`<line x1="${W - M.right + 12}" x2="${W - M.right + 30}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="3"/>`);

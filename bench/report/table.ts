@@ -61,7 +61,26 @@ function problems(c: CaseResult): string | undefined {
 /** One line per case, from the median window of its median run. */
 export function printCases(cases: CaseResult[]): string {
   const rows = [
-    ['scenario', 'peer', 'sockets', 'pub/s', 'dlv/s', 'reach', 'p50', 'p90', 'p99', 'p99.9', 'max', 'p99 runs', 'last p99', 'srv cpu/M', 'usr/sys', 'srv peak', 'per conn', 'lg cores'],
+    [
+      'scenario',
+      'peer',
+      'sockets',
+      'pub/s',
+      'dlv/s',
+      'reach',
+      'p50',
+      'p90',
+      'p99',
+      'p99.9',
+      'max',
+      'p99 runs',
+      'last p99',
+      'srv cpu/M',
+      'usr/sys',
+      'srv peak',
+      'per conn',
+      'lg cores',
+    ],
   ];
   const notes: string[] = [];
   for (const c of cases) {

@@ -61,7 +61,12 @@ describe('bench floor peer', { skip: noCompiler }, () => {
     const server = await startServer('floor');
     const open: WebSocket[] = [];
     try {
-      const [a, b, c, other] = [await member(server.port, 'r0'), await member(server.port, 'r0'), await member(server.port, 'r0'), await member(server.port, 'r1')];
+      const [a, b, c, other] = [
+        await member(server.port, 'r0'),
+        await member(server.port, 'r0'),
+        await member(server.port, 'r0'),
+        await member(server.port, 'r1'),
+      ];
       open.push(a.ws, b.ws, c.ws, other.ws);
       for (const m of [a, b, c, other]) await until('the welcome', () => m.got[0] === 'welcome');
       a.ws.send(Buffer.alloc(64, 1));

@@ -41,7 +41,10 @@ describe('npm run bench (smoke profile)', () => {
     assert.equal(r.code, 0, `exit code; stderr:\n${r.stderr}`);
 
     // The first lines are roomcast's ratios to each peer.
-    assert.match(r.stdout, /^roomcast vs +uws dlv\/s +uws p99 +ws dlv\/s +ws p99 +socketio dlv\/s +socketio p99 +floor dlv\/s +floor p99\nfanout-4 +\d+\.\d\dx/);
+    assert.match(
+      r.stdout,
+      /^roomcast vs +uws dlv\/s +uws p99 +ws dlv\/s +ws p99 +socketio dlv\/s +socketio p99 +floor dlv\/s +floor p99\nfanout-4 +\d+\.\d\dx/,
+    );
     assert.match(r.stdout, /^receivers: C$/m);
     assert.match(r.stderr, /connected 4 sockets in [\d.]+ s[\s\S]*published \d+\/35/, 'progress is shown');
 
@@ -122,16 +125,29 @@ describe('npm run bench (smoke profile)', () => {
     assert.match(r.stdout, /\nscenario +peer +knee dlv\/s[^\n]*\nfanout-4 +roomcast +\d+/);
     assert.match(r.stderr, /\[capacity\] fanout-4 floor step 2\/2: .*held/);
 
-    const json = readdirSync(out).filter((f) => f.endsWith('.json')).sort().pop();
+    const json = readdirSync(out)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .pop();
     assert.ok(json);
     const results = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResults;
     assert.deepEqual(results.cases, [], 'the capacity part only');
     const cap = results.capacity;
     assert.ok(cap);
     assert.deepEqual([cap.startDeliveries, cap.factor, cap.maxSteps, cap.sloMs], [200, 1.5, 2, 250]);
-    assert.deepEqual(cap.results.map((c) => `${c.scenario.id} ${c.peer} ${c.status}`), ['fanout-4 roomcast ok', 'fanout-4 floor ok']);
+    assert.deepEqual(
+      cap.results.map((c) => `${c.scenario.id} ${c.peer} ${c.status}`),
+      ['fanout-4 roomcast ok', 'fanout-4 floor ok'],
+    );
     for (const c of cap.results) {
-      assert.deepEqual(c.steps.map((s) => [s.rate, s.offeredPerSec]), [[50, 200], [75, 300]], c.peer);
+      assert.deepEqual(
+        c.steps.map((s) => [s.rate, s.offeredPerSec]),
+        [
+          [50, 200],
+          [75, 300],
+        ],
+        c.peer,
+      );
       for (const s of c.steps) {
         assert.equal(s.run.status, 'ok', `${c.peer}: ${s.run.note}`);
         assert.equal(s.run.windows[s.run.median]?.reach, 1, c.peer);
@@ -154,7 +170,10 @@ describe('npm run bench (smoke profile)', () => {
     assert.equal(r.code, 0, `exit code; stderr:\n${r.stderr}`);
     assert.match(r.stderr, /warning: Node receivers instead of the C receiver: cannot build bench\/native\/receiver\.c with \/nonexistent\/cc/);
     assert.match(r.stdout, /^receivers: Node$/m);
-    const json = readdirSync(out).filter((f) => f.endsWith('.json')).sort().pop();
+    const json = readdirSync(out)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .pop();
     assert.ok(json);
     const results = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResults;
     assert.equal(results.receiver, 'node');

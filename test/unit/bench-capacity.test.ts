@@ -10,7 +10,17 @@ import { fromNative, nativeCommand } from '../../bench/harness/native-receiver.j
 import { decodePercentiles, latencySlope } from '../../bench/harness/stats.js';
 import type { RunResult, Scenario, WindowResult } from '../../bench/types.js';
 
-const scenario = (membersPerRoom: number, burst = 1): Scenario => ({ id: 's', kind: 'fanout', title: '', rooms: 1, membersPerRoom, jsonShare: 0, rate: 1, burst, payloadBytes: 64 });
+const scenario = (membersPerRoom: number, burst = 1): Scenario => ({
+  id: 's',
+  kind: 'fanout',
+  title: '',
+  rooms: 1,
+  membersPerRoom,
+  jsonShare: 0,
+  rate: 1,
+  burst,
+  payloadBytes: 64,
+});
 
 describe('bench capacity steps', () => {
   it('offers x1.5 a step in whole bursts, always more than the last step', () => {
@@ -23,10 +33,21 @@ describe('bench capacity steps', () => {
 
   it('holds a step only within the SLO, at full reach, sustaining 95 % of the offered load', () => {
     const window = (over: Partial<WindowResult>): WindowResult =>
-      ({ latencyUs: { p50: 1000, p90: 0, p99: 100_000, p999: 0, max: 0, count: 1 }, reach: 1, expected: 100, delivered: 100, sustainedPerSec: 10_000, ...over }) as WindowResult;
-    const run = (w: WindowResult, status: 'ok' | 'failed' = 'ok'): RunResult => ({ status, note: status === 'failed' ? 'server exited\nstack' : undefined, windows: [w], median: 0 }) as RunResult;
+      ({
+        latencyUs: { p50: 1000, p90: 0, p99: 100_000, p999: 0, max: 0, count: 1 },
+        reach: 1,
+        expected: 100,
+        delivered: 100,
+        sustainedPerSec: 10_000,
+        ...over,
+      }) as WindowResult;
+    const run = (w: WindowResult, status: 'ok' | 'failed' = 'ok'): RunResult =>
+      ({ status, note: status === 'failed' ? 'server exited\nstack' : undefined, windows: [w], median: 0 }) as RunResult;
     assert.equal(notHeld(run(window({})), 10_000, 250), undefined);
-    assert.match(notHeld(run(window({ latencyUs: { p50: 1, p90: 1, p99: 300_000, p999: 1, max: 1, count: 1 } })), 10_000, 250) ?? '', /p99 300\.0 ms over the 250 ms SLO/);
+    assert.match(
+      notHeld(run(window({ latencyUs: { p50: 1, p90: 1, p99: 300_000, p999: 1, max: 1, count: 1 } })), 10_000, 250) ?? '',
+      /p99 300\.0 ms over the 250 ms SLO/,
+    );
     assert.match(notHeld(run(window({ reach: 0.99, delivered: 99 })), 10_000, 250) ?? '', /reach 99\.00 % \(1 deliveries missing\)/);
     assert.match(notHeld(run(window({ sustainedPerSec: 9000 })), 10_000, 250) ?? '', /sustained 9000 of 10000/);
     assert.equal(notHeld(run(window({ sustainedPerSec: 9600 })), 10_000, 250), undefined);
@@ -48,7 +69,13 @@ describe('bench C receiver protocol', () => {
       concurrency: 64,
     });
     assert.equal(connect, 'connect 127.0.0.1 9000 roomcast 64 127.0.0.2,127.0.0.3 2\n/rooms/r0 roomcast.v1.proto\n/rooms/r1 roomcast.v1.json\n');
-    const raw = nativeCommand({ type: 'connect', server: { host: '127.0.0.1', port: 1, peer: 'floor' }, members: [{ room: 3, encoding: 'proto' }], localAddresses: ['127.0.0.2'], concurrency: 1 });
+    const raw = nativeCommand({
+      type: 'connect',
+      server: { host: '127.0.0.1', port: 1, peer: 'floor' },
+      members: [{ room: 3, encoding: 'proto' }],
+      localAddresses: ['127.0.0.2'],
+      concurrency: 1,
+    });
     assert.equal(raw, 'connect 127.0.0.1 1 raw 1 127.0.0.2 1\n/rooms/r3 -\n');
     assert.equal(nativeCommand({ type: 'measure', from: 5, perWindow: 10, windows: 2 }), 'measure 5 10 2\n');
     assert.equal(nativeCommand({ type: 'report' }), 'report\n');
@@ -77,7 +104,13 @@ describe('bench C receiver protocol', () => {
 describe('bench latency slope', () => {
   const due = (k: number): number => 1e12 + k * 10_000_000; // every 10 ms
   it('is 0 for a server that keeps up, 1/f - 1 for one that delivers a fraction f', () => {
-    assert.equal(latencySlope(due, Float64Array.from({ length: 50 }, () => 3000)), 0);
+    assert.equal(
+      latencySlope(
+        due,
+        Float64Array.from({ length: 50 }, () => 3000),
+      ),
+      0,
+    );
     // Delivering at 4/5 of the offered rate: each publish waits 2.5 ms more than the last.
     const behind = Float64Array.from({ length: 50 }, (_, k) => 1000 + k * 2500);
     assert.ok(Math.abs(latencySlope(due, behind) - 0.25) < 1e-9);
