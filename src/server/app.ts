@@ -128,6 +128,8 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
   });
   app.ws('/ws', behavior(false));
   app.ws('/rooms/:room', behavior(true));
+  // `/rooms/` and `/rooms/a/b` match no parameter route: answer them 400 (bad room name), not 404.
+  app.ws('/rooms/*', behavior(true));
   const registry = createMetrics(ctx);
   registerMetricsRoute(ctx, app, registry);
   registerAdminRoutes(ctx, app);

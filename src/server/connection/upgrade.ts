@@ -54,7 +54,7 @@ function refuseHttp(res: HttpResponse, err: ProtocolError): void {
   });
 }
 
-/** The upgrade handler for `/ws` and `/rooms/:room`. */
+/** The upgrade handler for `/ws`, `/rooms/:room` and `/rooms/*` (empty or multi-segment names). */
 export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest, context: us_socket_context_t, withRoom: boolean): void {
   // Everything is read from `req` now: it is only valid during this call.
   const key = req.getHeader('sec-websocket-key');
@@ -66,7 +66,9 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
   let subprotocol: string;
   try {
     if (withRoom) {
-      const raw = req.getParameter(0) ?? '';
+      // From the URL rather than the route parameter: `/rooms/` and `/rooms/a/b` come here too
+      // (through the `/rooms/*` route) and get the same 400 as any other bad name.
+      const raw = req.getUrl().slice('/rooms/'.length);
       let decoded: string;
       try {
         decoded = decodeURIComponent(raw);
