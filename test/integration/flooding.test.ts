@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { DEFAULTS } from '../../src/config.js';
 import type { ClientMessage } from '../../src/protocol/types.js';
 import { CloseCode, ErrorCode } from '../../src/protocol/errors.js';
-import { sleep, startServer, TestClient, withTimeout } from '../helpers.js';
+import { closedOnConnect, sleep, startServer, TestClient } from '../helpers.js';
 
 /**
  * Sends `perSec` frames per second (paced by the clock, not by timer ticks) until `ms` have
@@ -101,6 +102,82 @@ describe('the 4501 flooding close', () => {
       assert.equal((await c.request({ echo: { text: 'still here' } })).echo?.text, 'still here');
       assert.equal(srv.server.stats.closed.flooding, 0);
       c.close();
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('reconnecting does not reset the rate limit', () => {
+  it('a new connection from the same address starts with the bucket the last one left; other addresses start full', async () => {
+    const srv = await startServer({ rateLimitPerSec: 5, rateLimitBurst: 10, maxConnectsPerIpPerSec: 0 });
+    try {
+      const first = await TestClient.connect(srv.url(), 'proto');
+      const replies = await Promise.all(Array.from({ length: 11 }, () => first.request({ echo: { text: 'x' } })));
+      assert.equal(replies.filter((m) => m.echo != null).length, 10, 'the burst of 10 is served');
+      assert.equal(replies.at(-1)?.error?.code, ErrorCode.ERROR_CODE_RATE_LIMITED);
+      first.close();
+      await first.closed;
+      const again = await TestClient.connect(srv.url(), 'proto');
+      assert.equal((await again.request({ echo: { text: 'y' } })).error?.code, ErrorCode.ERROR_CODE_RATE_LIMITED, 'the reconnected client has no fresh burst');
+      const other = await TestClient.connect(srv.url(), 'proto', { localAddress: '127.0.0.2' });
+      assert.equal((await other.request({ echo: { text: 'z' } })).echo?.text, 'z', 'another address is not affected');
+      // The bucket refills with time, as it would have on one connection.
+      await sleep(450);
+      assert.equal((await again.request({ echo: { text: 'later' } })).echo?.text, 'later');
+      again.close();
+      other.close();
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it(`over maxConnectsPerIpPerSec, new connections from that address are closed with ${CloseCode.CLOSE_CODE_TRY_AGAIN_LATER}`, async () => {
+    const srv = await startServer({ maxConnectsPerIpPerSec: 4, connectBurstPerIp: 3 });
+    try {
+      const ok = await Promise.all([1, 2, 3].map(() => TestClient.connect(srv.url(), 'proto')));
+      const refused = await closedOnConnect(srv.url());
+      assert.equal(refused.code, CloseCode.CLOSE_CODE_TRY_AGAIN_LATER);
+      assert.match(refused.reason, /too many new connections from 127\.0\.0\.1 \(4\/s\)/);
+      const elsewhere = await TestClient.connect(srv.url(), 'proto', { localAddress: '127.0.0.2' });
+      await sleep(300);
+      const later = await TestClient.connect(srv.url(), 'proto');
+      assert.equal(srv.server.stats.closed.connect_rate, 1, 'counted in roomcast_closed_total{reason="connect_rate"}');
+      for (const c of [...ok, elsewhere, later]) c.close();
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a flooder that reconnects after every close gets at most twice the frame rate; clients on other addresses are unaffected', async () => {
+    const srv = await startServer();
+    try {
+      const calm = await Promise.all(['127.0.0.2', '127.0.0.3'].map((a) => TestClient.connect(srv.url('/rooms/calm'), 'json', { localAddress: a })));
+      const calmLoop = (async () => {
+        let sent = 0;
+        const t0 = performance.now();
+        while (performance.now() - t0 < 3000) {
+          for (const c of calm) {
+            const r = await c.request({ publish: { room: 'calm', text: `m${sent}` } });
+            assert.equal(r.error, undefined, `calm publish refused: ${JSON.stringify(r.error)}`);
+            sent += 1;
+          }
+          await sleep(50);
+        }
+        return sent;
+      })();
+      // As fast as it can (50,000 frames/s offered) for 3 s, reconnecting at once after each close.
+      const r = await flood(srv.url(), 50_000, 3000, ['--reconnect']);
+      console.log(`# reconnecting flooder, 3 s: ${JSON.stringify(r)}`);
+      const allowed = 2 * DEFAULTS.rateLimitPerSec * 3;
+      assert.ok(r.processed <= allowed, `${r.processed} frames processed over 3 s, more than twice the rate (${allowed})`);
+      assert.ok(r.opened > 1, 'the flooder did reconnect');
+      const sent = await calmLoop;
+      for (const c of calm) {
+        assert.equal((await c.events('calm', sent)).length, sent, 'each calm client got every event');
+        assert.equal(c.received.some((m) => m.error != null), false);
+      }
+      for (const c of calm) c.close();
     } finally {
       await srv.close();
     }

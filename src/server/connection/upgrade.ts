@@ -83,12 +83,26 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
     refuseHttp(res, err);
     return;
   }
-  const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+  const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+  let forwarded = '';
+  let xForwardedFor = '';
+  if (ctx.clientAddresses.enabled) {
+    // Every line of each header: a proxy may add its own line rather than extend the first.
+    req.forEach((k, v) => {
+      if (k === 'forwarded') forwarded += forwarded === '' ? v : `,${v}`;
+      else if (k === 'x-forwarded-for') xForwardedFor += xForwardedFor === '' ? v : `,${v}`;
+    });
+  }
+  const remote = ctx.clientAddresses.resolve(peer, forwarded, xForwardedFor);
 
   const allowed = ctx.config.allowedOrigins;
   let refusal: Refusal | undefined;
   if (origin !== '' && allowed.length > 0 && !allowed.includes(origin)) {
     refusal = { code: CloseCode.CLOSE_CODE_POLICY, reason: `origin ${origin} is not allowed`, why: 'policy' };
+  }
+  const now = performance.now();
+  if (refusal === undefined && !ctx.addressLimits.allowConnect(remote, now)) {
+    refusal = { code: CloseCode.CLOSE_CODE_TRY_AGAIN_LATER, reason: `too many new connections from ${remote} (${ctx.config.maxConnectsPerIpPerSec}/s)`, why: 'connect_rate' };
   }
   refusal ??= checkLimits(ctx, remote);
   if (refusal === undefined && token === '' && ctx.auth.required && room !== undefined) {
@@ -100,6 +114,7 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
   // corrupts sockets upgraded from inside a later res.cork (uNetworking/uWebSockets#1928).
   const identity = token === '' && !ctx.auth.required ? ctx.auth.anonymous() : undefined;
   const conn = ctx.conns.create(encoding, room, remote, identity, ctx.config.rateLimitBurst);
+  conn.rate = ctx.addressLimits.startState(remote, now);
   conn.refusal = refusal;
   conn.urlToken = token === '' ? undefined : token;
   res.upgrade(conn, key, subprotocol, extensions, context);
