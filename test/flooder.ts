@@ -44,7 +44,9 @@ function open(): void {
     if (m.echo != null) result.processed += 1;
     else if (m.error?.code === ErrorCode.ERROR_CODE_RATE_LIMITED) result.rateLimited += 1;
   });
-  sock.on('error', () => {});
+  sock.on('error', () => {
+    // The close event follows; it is what is counted.
+  });
   sock.on('close', (code, reason) => {
     result.closes[code] = (result.closes[code] ?? 0) + 1;
     if (result.firstCloseMs < 0) {
@@ -77,8 +79,9 @@ const timer = setInterval(() => {
   // Frames that fall due while no connection is open are skipped, as a real flooder's would be.
   const sock = ws;
   if (sock?.readyState !== WebSocket.OPEN) scheduled = due;
-  else for (; scheduled < due; scheduled++) {
-    sock.send(frame);
-    result.sent += 1;
-  }
+  else
+    for (; scheduled < due; scheduled++) {
+      sock.send(frame);
+      result.sent += 1;
+    }
 }, 1);

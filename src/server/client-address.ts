@@ -71,8 +71,8 @@ export class ClientAddresses {
     if (!this.enabled || !this.isTrusted(self)) return self;
     const hops = forwarded.trim() !== '' ? forwardedFor(forwarded) : xForwardedFor.split(',').filter((h) => h.trim() !== '');
     let client = self;
-    for (let i = hops.length - 1; i >= 0; i--) {
-      const hop = hopAddress(hops[i] as string);
+    for (const raw of hops.reverse()) {
+      const hop = hopAddress(raw);
       if (hop === undefined) return client;
       client = hop;
       if (!this.isTrusted(hop)) return hop;

@@ -29,17 +29,18 @@ export interface Framing {
  */
 export function readFraming(req: HttpRequest): Framing {
   const lengths = new Set<string>();
-  let chunked = false;
+  const seen = { chunked: false };
   req.forEach((key, value) => {
     if (key === 'content-length') for (const v of value.split(',')) lengths.add(v.trim());
-    else if (key === 'transfer-encoding') chunked = true;
+    else if (key === 'transfer-encoding') seen.chunked = true;
   });
+  const [first] = lengths;
   let problem: string | undefined;
   if (lengths.size > 1) problem = `conflicting Content-Length headers (${[...lengths].join(', ')})`;
-  else if (lengths.size === 1 && !/^\d{1,15}$/.test([...lengths][0] as string)) problem = 'Content-Length is not a number';
-  else if (lengths.size === 1 && chunked) problem = 'Content-Length together with Transfer-Encoding';
-  const contentLength = lengths.size === 1 && problem === undefined ? Number([...lengths][0]) : undefined;
-  return { contentLength, chunked, problem };
+  else if (first !== undefined && !/^\d{1,15}$/.test(first)) problem = 'Content-Length is not a number';
+  else if (first !== undefined && seen.chunked) problem = 'Content-Length together with Transfer-Encoding';
+  const contentLength = first !== undefined && problem === undefined ? Number(first) : undefined;
+  return { contentLength, chunked: seen.chunked, problem };
 }
 
 /** Whether a request with this framing has body bytes on the wire. */

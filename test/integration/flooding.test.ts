@@ -175,7 +175,10 @@ describe('reconnecting does not reset the rate limit', () => {
       const sent = await calmLoop;
       for (const c of calm) {
         assert.equal((await c.events('calm', sent)).length, sent, 'each calm client got every event');
-        assert.equal(c.received.some((m) => m.error != null), false);
+        assert.equal(
+          c.received.some((m) => m.error != null),
+          false,
+        );
       }
       for (const c of calm) c.close();
     } finally {

@@ -114,7 +114,10 @@ describe('ambiguous framing (request smuggling) is refused', () => {
   it('two different Content-Length headers: 400, closed, nothing published', async () => {
     const member = await TestClient.connect(srv.url('/rooms/smuggle'), 'proto');
     const body = '{"text":"a"}{"text":"b"}';
-    const r = raw(srv.port, `POST /api/rooms/smuggle/publish HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 12\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const r = raw(
+      srv.port,
+      `POST /api/rooms/smuggle/publish HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 12\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
     await withTimeout(r.closed, 5000, 'close after the 400');
     assert.match(r.text(), /^HTTP\/1\.1 400 /);
     assert.match(r.text(), /conflicting Content-Length/);
@@ -126,7 +129,10 @@ describe('ambiguous framing (request smuggling) is refused', () => {
 
   it('Content-Length with Transfer-Encoding: never processed, connection closed', async () => {
     const member = await TestClient.connect(srv.url('/rooms/smuggle2'), 'proto');
-    const r = raw(srv.port, `POST /api/rooms/smuggle2/publish HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\nc\r\n{"text":"a"}\r\n0\r\n\r\n`);
+    const r = raw(
+      srv.port,
+      `POST /api/rooms/smuggle2/publish HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\nc\r\n{"text":"a"}\r\n0\r\n\r\n`,
+    );
     await withTimeout(r.closed, 5000, 'close');
     // uWS v20.30's parser drops this request itself, before any handler: no status line at all.
     assert.doesNotMatch(r.text(), /HTTP\/1\.1 200/);
@@ -137,7 +143,10 @@ describe('ambiguous framing (request smuggling) is refused', () => {
 
   it('the same Content-Length twice is one length (RFC 9112): published', async () => {
     const body = '{"text":"same"}';
-    const r = raw(srv.port, `POST /api/rooms/twice/publish HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: ${body.length}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const r = raw(
+      srv.port,
+      `POST /api/rooms/twice/publish HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: ${body.length}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
     await sleep(200);
     assert.match(r.text(), /^HTTP\/1\.1 200 /);
     r.sock.destroy();

@@ -32,7 +32,10 @@ describe('the flood window', () => {
   it('1.1x the limit for a minute, or bursts of 1.1x the bucket, never fire', () => {
     assert.equal(simulate(110, 60_000), -1);
     // 220 frames at once (1.1x the bucket of 200) every 2 s, nothing between.
-    assert.equal(simulate(0, 60_000, (t) => (t % 2000 === 0 ? 220_000 : 0)), -1);
+    assert.equal(
+      simulate(0, 60_000, (t) => (t % 2000 === 0 ? 220_000 : 0)),
+      -1,
+    );
   });
 
   it('twice the limit, sustained, fires (half the frames refused)', () => {
@@ -43,7 +46,10 @@ describe('the flood window', () => {
 describe('AddressLimits', () => {
   it('connect-rate bucket: the burst, then the rate', () => {
     const limits = new AddressLimits(configFrom({ maxConnectsPerIpPerSec: 2, connectBurstPerIp: 3 }));
-    assert.deepEqual([0, 1, 2, 3].map(() => limits.allowConnect('a', 0)), [true, true, true, false]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map(() => limits.allowConnect('a', 0)),
+      [true, true, true, false],
+    );
     assert.equal(limits.allowConnect('b', 0), true, 'per address');
     assert.equal(limits.allowConnect('a', 400), false);
     assert.equal(limits.allowConnect('a', 500), true, 'one more after 1/2 s');
