@@ -21,7 +21,18 @@ const CLI = join(ROOT, 'dist', 'cli.js');
  * limit (one publisher socket sends up to 60 publishes/s in bursts of 20). Every other default
  * stays as users get it.
  */
-export const ROOMCAST_FLAGS: readonly string[] = ['--log-format', 'json', '--log-level', 'info', '--max-connections-per-ip', '0', '--max-connects-per-ip-per-sec', '0', '--rate-limit-per-sec', '0'];
+export const ROOMCAST_FLAGS: readonly string[] = [
+  '--log-format',
+  'json',
+  '--log-level',
+  'info',
+  '--max-connections-per-ip',
+  '0',
+  '--max-connects-per-ip-per-sec',
+  '0',
+  '--rate-limit-per-sec',
+  '0',
+];
 
 /** The node arguments that start roomcast listening on `listen`. */
 export function roomcastArgs(listen: Listen): string[] {
