@@ -7,8 +7,13 @@
  * `Content-Type: application/x-protobuf`. Replies use protobuf when the request's Accept header
  * asks for it (or, with no Accept preference, when the request body was protobuf).
  *
- * A reply sent before the request's body has been read to its end (413, 401, any error) closes
- * the connection: otherwise uWS would go on reading and discarding the rest of the body.
+ * A reply sent before the request's body has been read to its end (413, 401, any error) stops
+ * reading the connection and says `Connection: close`: otherwise uWS would go on reading and
+ * discarding the rest of the body. The socket is not closed at once: closing a socket with unread
+ * data makes the kernel send a reset, which often reaches a client that is still writing before
+ * the reply does (seen with uWS.js v20.30), so the client would never learn why. Paused, the
+ * connection costs nothing; the client closes it once it has the reply, or uWS closes it when its
+ * HTTP idle timeout (10 s) passes.
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { decodeJson, decodeProto, encodeJson, encodeProto } from '../protocol/codec.js';
@@ -62,21 +67,27 @@ function encodeReply<K extends TypeName>(type: K, body: Messages[K], encoding: E
 }
 
 /**
- * Writes a whole reply. With `close`, uWS ends the connection after it (it also sends
- * `Connection: close`), so the rest of an unread body is never read.
+ * What happens to the connection after a reply: kept alive (the request was read to its end),
+ * `stop` reading it (a body is still coming: see the module comment), or `close` it at once
+ * (the framing is ambiguous: no byte after the headers may be read as another request).
  */
-function writeReply(res: HttpResponse, status: string, contentType: string, payload: string | Uint8Array, headers: Record<string, string> = {}, close = false): void {
+type After = 'keep' | 'stop' | 'close';
+
+/** Writes a whole reply, then keeps, stops reading or closes the connection. */
+function writeReply(res: HttpResponse, status: string, contentType: string, payload: string | Uint8Array, headers: Record<string, string> = {}, after: After = 'keep'): void {
   if (res.aborted === true) return;
   res.cork(() => {
+    if (after === 'stop') res.pause();
     res.writeStatus(status).writeHeader('content-type', contentType);
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
-    res.end(payload, close);
+    if (after === 'stop') res.writeHeader('connection', 'close');
+    res.end(payload, after === 'close');
   });
 }
 
-function writeError(res: HttpResponse, err: ProtocolError, encoding: Encoding, status = httpStatus(err.code), extra: Record<string, string> = {}, close = false): void {
+function writeError(res: HttpResponse, err: ProtocolError, encoding: Encoding, status = httpStatus(err.code), extra: Record<string, string> = {}, after: After = 'keep'): void {
   const headers = err.code === ErrorCode.ERROR_CODE_UNAUTHENTICATED || err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED ? { 'www-authenticate': 'Bearer realm="roomcast"', ...extra } : extra;
-  writeReply(res, status, encoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply('Error', { code: err.code, message: err.message }, encoding), headers, close);
+  writeReply(res, status, encoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply('Error', { code: err.code, message: err.message }, encoding), headers, after);
 }
 
 /**
@@ -86,7 +97,7 @@ function writeError(res: HttpResponse, err: ProtocolError, encoding: Encoding, s
 function refuseFraming(ctx: ServerContext, res: HttpResponse, framing: Framing, encoding: Encoding): boolean {
   if (framing.problem === undefined) return false;
   ctx.stats.httpClosed.bad_framing += 1;
-  writeError(res, framingError(framing), encoding, undefined, {}, true);
+  writeError(res, framingError(framing), encoding, undefined, {}, 'close');
   return true;
 }
 
@@ -151,11 +162,12 @@ export function handler(
     const url = req.getUrl();
     const query = req.getQuery() ?? '';
     const collected = options.body === true ? collectBody(res, ctx.config.maxFrameBytes, framing.contentLength) : undefined;
-    // A route that reads no body leaves one to uWS, which reads it to the end: close instead.
-    const unread = (): boolean => {
+    // A route that reads no body leaves one to uWS, which would read it to the end: stop instead.
+    const after = (): After => {
       const pending = collected === undefined ? hasBody(framing) : !collected.done();
-      if (pending && res.aborted !== true) ctx.stats.httpClosed.unread_body += 1;
-      return pending;
+      if (!pending) return 'keep';
+      if (res.aborted !== true) ctx.stats.httpClosed.unread_body += 1;
+      return 'stop';
     };
     res.onAborted(() => {
       res.aborted = true;
@@ -185,16 +197,16 @@ export function handler(
     };
     run().then(
       (reply) => {
-        if ('text' in reply) writeReply(res, '200 OK', reply.contentType, reply.text, {}, unread());
-        else writeReply(res, reply.status ?? '200 OK', replyEncoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply(reply.type, reply.body, replyEncoding), {}, unread());
+        if ('text' in reply) writeReply(res, '200 OK', reply.contentType, reply.text, {}, after());
+        else writeReply(res, reply.status ?? '200 OK', replyEncoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply(reply.type, reply.body, replyEncoding), {}, after());
       },
       (err: unknown) => {
         if (err instanceof ProtocolError) {
-          writeError(res, err, replyEncoding, undefined, {}, unread());
+          writeError(res, err, replyEncoding, undefined, {}, after());
           return;
         }
         ctx.log.error({ err, method, url }, 'HTTP handler failed');
-        writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, 'internal error'), replyEncoding, undefined, {}, unread());
+        writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, 'internal error'), replyEncoding, undefined, {}, after());
       },
     );
   };
@@ -206,8 +218,8 @@ export function methodNotAllowed(ctx: ServerContext, allowed: string): (res: Htt
     const encoding: Encoding = acceptedEncoding(req.getHeader('accept')) === 'proto' ? 'proto' : 'json';
     const framing = readFraming(req);
     if (refuseFraming(ctx, res, framing, encoding)) return;
-    const close = hasBody(framing);
-    if (close) ctx.stats.httpClosed.unread_body += 1;
-    writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `use ${allowed}`), encoding, '405 Method Not Allowed', { allow: allowed }, close);
+    const unread = hasBody(framing);
+    if (unread) ctx.stats.httpClosed.unread_body += 1;
+    writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `use ${allowed}`), encoding, '405 Method Not Allowed', { allow: allowed }, unread ? 'stop' : 'keep');
   };
 }

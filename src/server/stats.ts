@@ -6,9 +6,9 @@ import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { CLOSE_REASON_NAMES, type CloseReason } from './close-reasons.js';
 
 /**
- * Why the server closed an HTTP connection after its reply (a label of roomcast_http_closed_total):
- * the reply went out before the request body had been read to its end, or the request's framing
- * was ambiguous (two different Content-Lengths).
+ * Why the server ended an HTTP connection after its reply (a label of roomcast_http_closed_total):
+ * the reply went out before the request body had been read to its end (reading stops), or the
+ * request's framing was ambiguous (two different Content-Lengths: closed at once).
  */
 export type HttpCloseReason = 'unread_body' | 'bad_framing';
 
@@ -56,7 +56,7 @@ export interface Stats {
   recoveries: number[];
   /** Events replayed by recovering joins. */
   replayedEvents: number;
-  /** HTTP connections closed after the reply instead of kept alive, by reason. */
+  /** HTTP connections not kept alive after the reply (no longer read, or closed), by reason. */
   httpClosed: Record<HttpCloseReason, number>;
 }
 
