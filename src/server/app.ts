@@ -14,6 +14,7 @@ import { createRedisPresence } from '../broker/presence-redis.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { CloseCode } from '../protocol/errors.js';
+import { AddressLimits } from './address-limits.js';
 import { registerAdminRoutes } from './admin.js';
 import { RoomPatterns } from './auth/permissions.js';
 import { createAuthenticator } from './auth/tokens.js';
@@ -21,6 +22,7 @@ import { onMessage } from './commands.js';
 import { onClose } from './connection/close.js';
 import { onOpen } from './connection/open.js';
 import { upgrade } from './connection/upgrade.js';
+import { ClientAddresses } from './client-address.js';
 import { type Conn, Connections } from './connections.js';
 import type { ServerContext } from './context.js';
 import { createFanout } from './fanout.js';
@@ -93,7 +95,21 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
   });
   const auth = createAuthenticator(config);
   const recoveries = new Recoveries();
-  const ctx: ServerContext = { config, log, app, broker, presence, auth, rooms, conns, stats, presenceRooms: new RoomPatterns(config.presenceEvents), recoveries };
+  const ctx: ServerContext = {
+    config,
+    log,
+    app,
+    broker,
+    presence,
+    auth,
+    rooms,
+    conns,
+    stats,
+    presenceRooms: new RoomPatterns(config.presenceEvents),
+    recoveries,
+    addressLimits: new AddressLimits(config),
+    clientAddresses: new ClientAddresses(config.trustedProxies),
+  };
   return { ctx, handlers: createFanout(app, rooms, conns, stats, recoveries) };
 }
 
@@ -128,6 +144,8 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
   });
   app.ws('/ws', behavior(false));
   app.ws('/rooms/:room', behavior(true));
+  // `/rooms/` and `/rooms/a/b` match no parameter route: answer them 400 (bad room name), not 404.
+  app.ws('/rooms/*', behavior(true));
   const registry = createMetrics(ctx);
   registerMetricsRoute(ctx, app, registry);
   registerAdminRoutes(ctx, app);

@@ -19,6 +19,7 @@ import { readHistory } from './history.js';
 import { joinRoom, leaveRoom } from './membership.js';
 import { recoverJoin } from './recovery.js';
 import { send, sendLater } from './send.js';
+import { refuseAndCheck, takeToken } from './rate-limit.js';
 
 /** Sends an Error reply for request `id` (0: not tied to a request), counting it. */
 function sendError(ctx: ServerContext, conn: Conn, id: number, code: ErrorCode, message: string, later = false): void {
@@ -50,18 +51,6 @@ function replyWhen<T>(ctx: ServerContext, conn: Conn, cmd: DecodedCommand, value
   );
 }
 
-/** Takes one token from the connection's bucket; false when it is empty. */
-function takeToken(ctx: ServerContext, conn: Conn): boolean {
-  const perSec = ctx.config.rateLimitPerSec;
-  if (perSec === 0) return true;
-  const now = performance.now();
-  conn.tokens = Math.min(ctx.config.rateLimitBurst, conn.tokens + ((now - conn.refilledAt) * perSec) / 1000);
-  conn.refilledAt = now;
-  if (conn.tokens < 1) return false;
-  conn.tokens -= 1;
-  return true;
-}
-
 /** Handles one frame from a client. */
 export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayBuffer, isBinary: boolean): void {
   const conn = ws.getUserData();
@@ -72,11 +61,10 @@ export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayB
     return;
   }
   const view = new Uint8Array(bytes);
-  if (!takeToken(ctx, conn)) {
+  if (ctx.config.rateLimitPerSec > 0 && !takeToken(ctx.config, conn.rate, performance.now())) {
     onRateLimited(ctx, conn, view, isBinary);
     return;
   }
-  conn.rateLimitedInRow = 0;
   let cmd: DecodedCommand;
   try {
     cmd = decodeClientFrame(view, isBinary);
@@ -94,10 +82,11 @@ export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayB
 
 function onRateLimited(ctx: ServerContext, conn: Conn, view: Uint8Array, isBinary: boolean): void {
   ctx.stats.rateLimited += 1;
-  conn.rateLimitedInRow += 1;
-  if (conn.rateLimitedInRow >= ctx.config.maxRateLimited) {
+  const { flooding, refused, total } = refuseAndCheck(ctx.config, conn.rate, performance.now());
+  if (flooding) {
     ctx.log.info({ conn: conn.id, remote: conn.remoteAddress }, 'closing a connection that keeps flooding');
-    closeConn(ctx, conn, 'flooding', `${conn.rateLimitedInRow} frames over the rate limit in a row`);
+    const window = ctx.config.floodWindowMs / 1000;
+    closeConn(ctx, conn, 'flooding', `${refused} of ${total} frames over the rate limit in ${window} s`);
     return;
   }
   sendError(ctx, conn, readRequestId(view, isBinary), ErrorCode.ERROR_CODE_RATE_LIMITED, `over the rate limit of ${ctx.config.rateLimitPerSec} frames/s (burst ${ctx.config.rateLimitBurst}); the frame was not processed`);

@@ -51,9 +51,9 @@ export function registerHttpRoutes(ctx: ServerContext, app: TemplatedApp): void 
   app.get('/api/rooms', handler(ctx, {}, () => ({ type: 'RoomList', body: { rooms: ctx.rooms.list() } })));
   app.post('/api/rooms/:room/publish', publish(ctx));
   app.get('/api/rooms/:room/history', history(ctx));
-  app.any('/api/rooms/:room/history', methodNotAllowed('GET'));
-  app.any('/api/rooms', methodNotAllowed('GET'));
-  app.any('/api/rooms/:room/publish', methodNotAllowed('POST'));
+  app.any('/api/rooms/:room/history', methodNotAllowed(ctx, 'GET'));
+  app.any('/api/rooms', methodNotAllowed(ctx, 'GET'));
+  app.any('/api/rooms/:room/publish', methodNotAllowed(ctx, 'POST'));
   app.any(
     '/*',
     handler(ctx, { auth: false }, (call) => {

@@ -5,6 +5,13 @@
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { CLOSE_REASON_NAMES, type CloseReason } from './close-reasons.js';
 
+/**
+ * Why the server ended an HTTP connection after its reply (a label of roomcast_http_closed_total):
+ * the reply went out before the request body had been read to its end (reading stops), or the
+ * request's framing was ambiguous (two different Content-Lengths: closed at once).
+ */
+export type HttpCloseReason = 'unread_body' | 'bad_framing';
+
 /** Why authentication failed (a label of roomcast_auth_failures_total). */
 export type AuthFailure = 'missing' | 'invalid' | 'expired' | 'timeout';
 
@@ -49,6 +56,8 @@ export interface Stats {
   recoveries: number[];
   /** Events replayed by recovering joins. */
   replayedEvents: number;
+  /** HTTP connections not kept alive after the reply (no longer read, or closed), by reason. */
+  httpClosed: Record<HttpCloseReason, number>;
 }
 
 /** Upper bounds of the fan-out histogram's buckets (recipients per publication). */
@@ -83,6 +92,7 @@ export function createStats(): Stats {
     streamResets: 0,
     recoveries: [],
     replayedEvents: 0,
+    httpClosed: { unread_body: 0, bad_framing: 0 },
   };
 }
 

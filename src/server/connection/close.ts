@@ -15,6 +15,8 @@ export function onClose(ctx: ServerContext, ws: WebSocket<Conn>, code: number): 
   ctx.conns.delete(conn);
   // A connection refused on open was never registered: it has nothing to undo.
   if (!registered) return;
+  // The next connection from this address starts where this one left its rate limit.
+  ctx.addressLimits.remember(conn.remoteAddress, conn.rate, performance.now());
   ctx.stats.disconnects[code] = (ctx.stats.disconnects[code] ?? 0) + 1;
   forgetIdentity(conn);
   leaveAll(ctx, conn);
