@@ -201,7 +201,8 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
     case 'echo': {
       const e = m.echo ?? {};
       checkPayload(e, ctx.config.maxPayloadBytes, true);
-      send(conn, { id: cmd.id, echo: e.data != null ? { data: e.data } : { text: e.text ?? '' } });
+      // Echo exactly what was sent: a payload-less echo gets a payload-less reply.
+      send(conn, { id: cmd.id, echo: e.data != null ? { data: e.data } : e.text != null ? { text: e.text } : {} });
       return;
     }
     case 'close': {

@@ -36,6 +36,15 @@ for (const encoding of ['proto', 'json'] as const) {
       c.close();
     });
 
+    it('answers an echo with no payload with an echo with no payload', async () => {
+      const c = await TestClient.connect(srv.url(), encoding);
+      const r = await c.request({ echo: {} });
+      assert.deepEqual(r.echo, {}, 'neither text nor data is set');
+      const empty = await c.request({ echo: { text: '' } });
+      assert.equal(empty.echo?.text, '', 'an empty text is echoed as an empty text');
+      c.close();
+    });
+
     it('answers an unknown command with ERROR_CODE_UNKNOWN_COMMAND and stays open', async () => {
       const c = await TestClient.connect(srv.url(), encoding);
       if (encoding === 'json') {
