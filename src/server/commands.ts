@@ -233,6 +233,9 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
       return;
     }
     case undefined:
-      throw new ProtocolError(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND, 'unknown command: the frame names no command this server knows');
+      throw new ProtocolError(
+        ErrorCode.ERROR_CODE_UNKNOWN_COMMAND,
+        cmd.unknownKey !== undefined ? `unknown command "${cmd.unknownKey}": the frame names no command this server knows` : 'unknown command: the frame names no command this server knows',
+      );
   }
 }

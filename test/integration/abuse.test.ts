@@ -45,12 +45,12 @@ describe('malformed frames', () => {
     await serverStillServes();
   });
 
-  it('malformed JSON, wrong types and unknown fields get ERROR_CODE_MALFORMED_FRAME naming the problem', async () => {
+  it('malformed JSON and wrong types get ERROR_CODE_MALFORMED_FRAME naming the problem', async () => {
     const c = await TestClient.connect(srv.url(), 'json');
     const cases: Array<[number, string, RegExp]> = [
       [101, '{"id": 101, "echo": ', /not JSON/], // the id is read from the start even of broken JSON
       [102, '{"id": 102, "join": {"room": 42}}', /join\.room: expected a string/],
-      [103, '{"id": 103, "join": {"room": "a", "colour": "red"}}', /join\.colour: unknown field/],
+      [103, '{"id": 103, "join": {"room": "a", "colour": 5}, "echo": {}}', /only one of command/],
       [104, '{"id": 104, "publish": {"room": "a", "text": "x", "data": "eA=="}}', /only one of payload/],
       [105, '{"id": 105, "echo": {"data": "not base64!"}}', /expected base64/],
       [0, '[1, 2, 3]', /expected an object/],

@@ -48,6 +48,19 @@ describe('POST /api/rooms/:room/publish', () => {
     c.close();
   });
 
+  it('skips unknown body fields in both encodings (a newer caller against this server)', async () => {
+    const c = await TestClient.connect(srv.url('/rooms/newer'), 'proto');
+    const json = await httpRequest(srv.http, 'POST', '/api/rooms/newer/publish', { body: '{"text":"a","priority":"high","future":{"x":1}}', headers: auth });
+    assert.equal(json.status, 200, json.body.toString());
+    // Publish with text "b" and an unknown field 15 (length-delimited, 1 byte).
+    const proto = new Uint8Array([...encodeProto('Publish', { text: 'b' }), 0x7a, 0x01, 0x00]);
+    const bin = await httpRequest(srv.http, 'POST', '/api/rooms/newer/publish', { body: proto, headers: { ...auth, 'content-type': 'application/x-protobuf' } });
+    assert.equal(bin.status, 200);
+    const evs = await c.events('newer', 2);
+    assert.deepEqual(evs.map((e) => e?.text), ['a', 'b']);
+    c.close();
+  });
+
   it('stores a publish to a room with history but no members (it gets a seq)', async () => {
     const res = await httpRequest(srv.http, 'POST', '/api/rooms/empty-room/publish', { body: '{"text":"anyone?"}', headers: auth });
     assert.equal(res.status, 200);
@@ -87,7 +100,8 @@ describe('POST /api/rooms/:room/publish', () => {
     const cases: Array<[string, string, string | Uint8Array, number, string, Record<string, string>?]> = [
       ['bad room', '/api/rooms/bad%20room/publish', '{"text":"x"}', 400, 'ERROR_CODE_BAD_ROOM_NAME'],
       ['not JSON', '/api/rooms/a/publish', '{"text":', 400, 'ERROR_CODE_MALFORMED_FRAME'],
-      ['unknown field', '/api/rooms/a/publish', '{"txt":"x"}', 400, 'ERROR_CODE_MALFORMED_FRAME'],
+      ['unknown field skipped, no payload left', '/api/rooms/a/publish', '{"txt":"x"}', 400, 'ERROR_CODE_BAD_REQUEST'],
+      ['wrong type', '/api/rooms/a/publish', '{"text":7}', 400, 'ERROR_CODE_MALFORMED_FRAME'],
       ['no payload', '/api/rooms/a/publish', '{}', 400, 'ERROR_CODE_BAD_REQUEST'],
       ['room mismatch', '/api/rooms/a/publish', '{"room":"b","text":"x"}', 400, 'ERROR_CODE_BAD_REQUEST'],
       ['excludeSelf', '/api/rooms/a/publish', '{"text":"x","excludeSelf":true}', 400, 'ERROR_CODE_BAD_REQUEST'],

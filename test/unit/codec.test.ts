@@ -197,8 +197,24 @@ describe('decodeClientFrame', () => {
     assert.equal(code(() => decodeClientFrame(new Uint8Array([0xc3, 0x28]), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME, 'invalid UTF-8');
   });
 
-  it('reports an unknown top-level key as an unknown command, not a malformed frame', () => {
-    assert.equal(code(() => decodeClientFrame(json('{"id": 3, "subscribe": {"room": "a"}}'), false)), ErrorCode.ERROR_CODE_UNKNOWN_COMMAND);
+  it('reads a frame whose only key is unknown as no command, naming the key', () => {
+    const d = decodeClientFrame(json('{"id": 3, "subscribe": {"room": "a"}}'), false);
+    assert.equal(d.command, undefined);
+    assert.equal(d.id, 3);
+    assert.equal(d.unknownKey, 'subscribe');
+  });
+
+  it('skips unknown fields at every depth in both encodings: the known command still runs', () => {
+    const t = decodeClientFrame(json('{"id": 5, "trace": "abc", "join": {"room": "a", "colour": {"r": 1}}}'), false);
+    assert.equal(t.command, 'join');
+    assert.deepEqual(t.message.join, { room: 'a' });
+    // ClientMessage{id 5, join{room "a", field 99 = varint 1}} and a top-level unknown field 15.
+    const join = roomcast.v1.ClientMessage.encode({ id: 5, join: { room: 'a' } }).finish();
+    const inner = roomcast.v1.Join.encode({ room: 'a' }).finish();
+    const bytes = new Uint8Array([0x08, 0x05, 0x7a, 0x01, 0x00, join[2] ?? 0, inner.length + 3, ...inner, 0x98, 0x06, 0x01]);
+    const b = decodeClientFrame(bytes, true);
+    assert.equal(b.command, 'join');
+    assert.equal(b.message.join?.room, 'a');
   });
 
   it('accepts null as "absent" and both spellings of field names', () => {
