@@ -124,7 +124,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     open: (ws) => onOpen(ctx, ws),
     message: (ws, message, isBinary) => onMessage(ctx, ws, message, isBinary),
     subscription: (_ws, topic, newCount) => rooms.topicCount(Buffer.from(topic).toString('latin1'), newCount),
-    close: (ws, code) => onClose(ctx, ws, code),
+    close: (ws, code, message) => onClose(ctx, ws, code, message),
   });
   app.ws('/ws', behavior(false));
   app.ws('/rooms/:room', behavior(true));
