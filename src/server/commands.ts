@@ -153,6 +153,9 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
       const room = memberRoom(conn, p.room);
       if (!canPublish(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not publish to room "${room}"`);
       checkPayload(p, ctx.config.maxPayloadBytes);
+      if (p.source != null && p.source !== '') {
+        throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'source is for server-side publishes (HTTP API); a client\'s events carry its connId and userId');
+      }
       const seq = ctx.broker.publish({
         room,
         timeUs: nowUs(),

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJson, decodeProto, encodeProto } from '../../src/protocol/codec.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
 import { httpRequest, startServer, TestClient, type TestServer } from '../helpers.js';
 
 const KEY = 'test-key-0123456789abcdef';
@@ -30,6 +31,7 @@ describe('POST /api/rooms/:room/publish', () => {
       const [ev] = await c.events('news', 1);
       assert.equal(ev?.text, 'extra!');
       assert.equal(ev?.connId, '', 'server-side events carry no connection id');
+      assert.equal(ev?.source, 'http', 'but say what sent them');
       assert.equal(ev?.seq, 1);
     }
     p.close();
@@ -46,6 +48,29 @@ describe('POST /api/rooms/:room/publish', () => {
     const [ev] = await c.events('bin', 1);
     assert.deepEqual(new Uint8Array(ev?.data ?? []), new Uint8Array([1, 2, 3]));
     c.close();
+  });
+
+  it('takes a sender name in Publish.source and refuses a bad one; clients may not set it', async () => {
+    const j = await TestClient.connect(srv.url('/rooms/named'), 'json');
+    const p = await TestClient.connect(srv.url('/rooms/named'), 'proto');
+    const res = await httpRequest(srv.http, 'POST', '/api/rooms/named/publish', { body: '{"text":"invoice paid","source":"billing"}', headers: auth });
+    assert.equal(res.status, 200);
+    for (const c of [j, p]) assert.equal((await c.events('named', 1))[0]?.source, 'billing');
+    const bad = await httpRequest(srv.http, 'POST', '/api/rooms/named/publish', { body: '{"text":"x","source":"no spaces"}', headers: auth });
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json() as { code: string }).code, 'ERROR_CODE_BAD_REQUEST');
+    for (const c of [j, p]) {
+      const r = await c.request({ publish: { room: 'named', text: 'me', source: 'ticker' } });
+      assert.equal(r.error?.code, ErrorCode.ERROR_CODE_BAD_REQUEST, 'a client cannot pose as a server-side publisher');
+      assert.match(r.error?.message ?? '', /source/);
+    }
+    const own = await j.request({ publish: { room: 'named', text: 'mine' } });
+    assert.equal(own.publish?.seq, 2);
+    const [, ev] = await p.events('named', 2);
+    assert.equal(ev?.source, '', "a client's event has no source");
+    assert.equal(ev?.connId, j.connId);
+    j.close();
+    p.close();
   });
 
   it('skips unknown body fields in both encodings (a newer caller against this server)', async () => {

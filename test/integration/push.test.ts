@@ -16,6 +16,7 @@ describe('ticker', () => {
       const evsB = await b.events('tick-b', 3, 3000);
       for (const ev of [...evsA, ...evsB]) {
         assert.equal(ev?.connId, '');
+        assert.equal(ev?.source, 'ticker', 'ticks say what sent them');
         const shown = Date.parse(ev?.text ?? '');
         assert.ok(Math.abs(shown - Date.now()) < 10_000, `tick text ${ev?.text} is the current time`);
         assert.equal(Math.floor(Number(ev?.timeUs ?? 0) / 1000), shown, 'text and timeUs agree to the millisecond');

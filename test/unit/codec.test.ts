@@ -9,7 +9,7 @@ import descriptor from '../../src/gen/roomcast.json' with { type: 'json' };
 import { roomcast } from '../../src/gen/roomcast.js';
 import { decodeClientFrame } from '../../src/protocol/client-frame.js';
 import { decodeJson, decodeProto, encodeJson, encodeProto } from '../../src/protocol/codec.js';
-import { decodeEventFields, encodeEventJson, encodeEventProto, type EventFields, spliceEventFrame } from '../../src/protocol/events.js';
+import { decodeEventFields, decodeEventFrame, encodeEventJson, encodeEventProto, type EventFields, spliceEventFrame } from '../../src/protocol/events.js';
 import { ErrorCode, ProtocolError } from '../../src/protocol/errors.js';
 import { JsonShapeError, readProto3Json } from '../../src/protocol/json-read.js';
 import { writeProto3Json } from '../../src/protocol/json-write.js';
@@ -137,6 +137,8 @@ describe('the publish-path event encoders', () => {
     { room: 'user:ada', seq: 2 ** 40, timeUs: 5, data: new Uint8Array([0, 1, 254, 255]), connId: '', userId: '' },
     { room: 'x', seq: 7, timeUs: 9, text: '', connId: 'n-2', userId: '' },
     { room: 'q', seq: 3, timeUs: 1, text: 'line\nbreak "quote" \u2028 ☃ \u0000', connId: '', userId: 'ü "x"' },
+    { room: 'src', seq: 4, timeUs: 2, text: '2026-12-01T00:00:00.000Z', connId: '', userId: '', source: 'ticker' },
+    { room: 'src2', seq: 5, timeUs: 3, data: new Uint8Array([7]), connId: '', userId: '', source: 'billing:v2 "q"' },
   ];
   for (const e of events) {
     it(`JSON and protobuf agree with the generic writer (${e.room})`, () => {
@@ -153,7 +155,9 @@ describe('the publish-path event encoders', () => {
       const withoutSeq = encodeProto('Event', { ...e, seq: 0 });
       const spliced = decodeProto('ServerMessage', Uint8Array.from(spliceEventFrame(withoutSeq, e.seq)));
       assert.deepEqual(norm(spliced), norm(decodeProto('ServerMessage', Uint8Array.from(encodeEventProto(e)))));
-      assert.deepEqual(norm(decodeEventFields(withoutSeq, e.seq)), norm({ ...e, text: e.text, data: e.data }));
+      assert.deepEqual(norm(decodeEventFields(withoutSeq, e.seq)), norm({ ...e, text: e.text, data: e.data, source: e.source ?? '' }));
+      // A stored frame (history replay to a JSON member) gives back every field, source too.
+      assert.deepEqual(norm(decodeEventFrame(Uint8Array.from(encodeEventProto(e)))), norm({ ...e, text: e.text, data: e.data, source: e.source ?? '' }));
     });
   }
 });
