@@ -6,7 +6,7 @@
  * closes with 4000, and the close frame still fits) and the full limit (where uWS cuts the socket
  * itself, 1006). At 2 MB/s into one socket that window is about a quarter of a second, so there
  * are two tiers: a full scan every `slowConsumerCheckMs` (250 ms by default; one native call per
- * connection, about 4 ms per scan at 20,000 idle sockets here, 1.7 % of a core) and, for the few
+ * connection, 2.5-4 ms per scan at 19,800 idle sockets here, 1.0-1.7 % of a core) and, for the few
  * connections a scan finds over an eighth of the limit, a re-check every WATCH_MS until they
  * drain or are closed. A reader escapes to 1006 only by growing its buffer from under an eighth
  * to the full limit between two full scans (3.5 MB/s with the defaults). Nothing of this runs on
