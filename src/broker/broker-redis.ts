@@ -115,7 +115,7 @@ class RedisBroker implements Broker {
   async publish(p: Publication): Promise<number> {
     const commands = this.commands;
     if (commands === undefined) throw new Error('the Redis broker is not started');
-    const event = encodeProto('Event', { room: p.room, timeUs: p.timeUs, text: p.text, data: p.data, connId: p.connId, userId: p.userId });
+    const event = encodeProto('Event', { room: p.room, timeUs: p.timeUs, text: p.text, data: p.data, connId: p.connId, userId: p.userId, source: p.source });
     const body = Buffer.concat([Buffer.from(`${p.excludeSelf ? '1' : '0'}${p.connId}:`, 'latin1'), event]);
     return Number(await commands.roomcastPublish(this.seqKey(p.room), this.channel(p.room), body, this.opts.seqTtlSec));
   }

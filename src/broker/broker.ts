@@ -26,6 +26,8 @@ export interface Publication {
   connId: string;
   /** The publishing user's id, '' for server-side and anonymous publishes. */
   userId: string;
+  /** What made a server-side publish ("ticker", "http", an HTTP caller's name); unset for clients'. */
+  source?: string | undefined;
   /** Leave the publishing connection out of the fan-out (publish_no_self). */
   excludeSelf: boolean;
 }
@@ -92,8 +94,8 @@ export interface SequencedPublication extends Publication {
   /**
    * The event as protobuf (roomcast.v1.Event without seq), when it was encoded in another
    * process. The fan-out then frames these bytes for protobuf members instead of encoding
-   * again, and decodes them only if the room has JSON members; timeUs, text, data and userId
-   * are not filled in.
+   * again, and decodes them only if the room has JSON members; timeUs, text, data, userId and
+   * source are not filled in.
    */
   encoded?: Uint8Array;
 }

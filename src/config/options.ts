@@ -27,7 +27,7 @@ export const TABLE = {
   idleTimeoutSec: { kind: 'int', default: 120, min: 0, max: 960, doc: 'Close connections silent this long (pings keep live ones open); 0 = never, else 8-960.' },
   maxBackpressure: { kind: 'int', default: 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024, doc: 'Bytes queued for one connection before it is a slow consumer.' },
   slowConsumer: { kind: 'enum', default: 'close', values: ['close', 'drop'], doc: 'Slow consumers are closed (code 4000) or skipped until they catch up.' },
-  slowConsumerCheckMs: { kind: 'int', default: 1000, min: 50, max: 60_000, doc: 'How often to look for connections over maxBackpressure.' },
+  slowConsumerCheckMs: { kind: 'int', default: 250, min: 50, max: 60_000, doc: 'How often to scan every send buffer for slow consumers (ones filling up are then re-checked every 10 ms).' },
   maxBadFrames: { kind: 'int', default: 10, min: 1, max: 1000, doc: 'Unreadable frames in a row before the connection is closed (4500).' },
   tickMs: { kind: 'int', default: 0, min: 0, max: 86_400_000, doc: 'Push the server time into every non-empty room this often; 0 = off.' },
   apiKey: { kind: 'string', default: '', secret: true, doc: 'Key the HTTP API requires (Authorization: Bearer <key>); empty = none.' },

@@ -32,7 +32,7 @@ import { createMetrics, registerMetricsRoute } from './metrics.js';
 import { defaultPageDir, registerPageRoutes } from './page.js';
 import { Recoveries } from './recoveries.js';
 import { Rooms } from './rooms.js';
-import { checkSlowConsumers } from './slow-consumers.js';
+import { type SlowConsumerCheck, startSlowConsumerCheck } from './slow-consumers.js';
 import { createStats, type Stats } from './stats.js';
 import { tick } from './ticker.js';
 import { fallbackMessage, isNativeUws, uWS } from './uws.js';
@@ -140,7 +140,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     open: (ws) => onOpen(ctx, ws),
     message: (ws, message, isBinary) => onMessage(ctx, ws, message, isBinary),
     subscription: (_ws, topic, newCount) => rooms.topicCount(Buffer.from(topic).toString('latin1'), newCount),
-    close: (ws, code) => onClose(ctx, ws, code),
+    close: (ws, code, message) => onClose(ctx, ws, code, message),
   });
   app.ws('/ws', behavior(false));
   app.ws('/rooms/:room', behavior(true));
@@ -156,6 +156,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
   let listenSocket: us_listen_socket | undefined;
   let port = 0;
   const timers: NodeJS.Timeout[] = [];
+  let slowCheck: SlowConsumerCheck | undefined;
 
   return {
     get port() {
@@ -185,7 +186,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
         });
       });
       if (config.tickMs > 0) timers.push(setInterval(() => tick(ctx), config.tickMs));
-      timers.push(setInterval(() => checkSlowConsumers(ctx), config.slowConsumerCheckMs));
+      slowCheck = startSlowConsumerCheck(ctx);
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       const pageUrl = page ? `${config.tlsCert !== '' ? 'https' : 'http'}://${host}:${port}/` : 'off';
       log.info({ host: config.host, port, tls: config.tlsCert !== '', broker: broker.kind, auth: auth.enabled ? (auth.required ? 'required' : 'optional') : 'off', page: pageUrl }, 'listening');
@@ -195,6 +196,8 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     async close() {
       for (const t of timers) clearInterval(t);
       timers.length = 0;
+      slowCheck?.stop();
+      slowCheck = undefined;
       if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
       for (const conn of conns.values()) conn.ws?.end(CloseCode.CLOSE_CODE_GOING_AWAY, 'server shutting down');

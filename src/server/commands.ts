@@ -142,6 +142,9 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
       const room = memberRoom(conn, p.room);
       if (!canPublish(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not publish to room "${room}"`);
       checkPayload(p, ctx.config.maxPayloadBytes);
+      if (p.source != null && p.source !== '') {
+        throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'source is for server-side publishes (HTTP API); a client\'s events carry its connId and userId');
+      }
       const seq = ctx.broker.publish({
         room,
         timeUs: nowUs(),
@@ -190,7 +193,8 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
     case 'echo': {
       const e = m.echo ?? {};
       checkPayload(e, ctx.config.maxPayloadBytes, true);
-      send(conn, { id: cmd.id, echo: e.data != null ? { data: e.data } : { text: e.text ?? '' } });
+      // Echo exactly what was sent: a payload-less echo gets a payload-less reply.
+      send(conn, { id: cmd.id, echo: e.data != null ? { data: e.data } : e.text != null ? { text: e.text } : {} });
       return;
     }
     case 'close': {
@@ -221,6 +225,9 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
       return;
     }
     case undefined:
-      throw new ProtocolError(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND, 'unknown command: the frame names no command this server knows');
+      throw new ProtocolError(
+        ErrorCode.ERROR_CODE_UNKNOWN_COMMAND,
+        cmd.unknownKey !== undefined ? `unknown command "${cmd.unknownKey}": the frame names no command this server knows` : 'unknown command: the frame names no command this server knows',
+      );
   }
 }

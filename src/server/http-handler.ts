@@ -190,7 +190,8 @@ export function handler(
         message: async <K extends TypeName>(type: K) => {
           const bytes = await body;
           if (bodyEncoding === 'proto') return decodeProto(type, bytes);
-          return decodeJson(type, bytes.length === 0 ? '{}' : bytes);
+          // Unknown fields are skipped, in both encodings, as in WebSocket frames.
+          return decodeJson(type, bytes.length === 0 ? '{}' : bytes, { ignoreUnknownFields: true });
         },
       };
       return fn(call);

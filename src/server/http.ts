@@ -5,7 +5,7 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
-import { checkPayload, checkRoomName } from '../protocol/limits.js';
+import { checkPayload, checkRoomName, checkSource } from '../protocol/limits.js';
 import { nowUs } from './clock.js';
 import type { ServerContext } from './context.js';
 import { readHistory } from './history.js';
@@ -20,7 +20,8 @@ function publish(ctx: ServerContext) {
     }
     if (p.excludeSelf === true) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'excludeSelf needs a publishing connection; the HTTP API has none');
     checkPayload(p, ctx.config.maxPayloadBytes);
-    const seq = await ctx.broker.publish({ room, timeUs: nowUs(), text: p.text ?? undefined, data: p.data ?? undefined, connId: '', userId: '', excludeSelf: false });
+    const source = checkSource(p.source);
+    const seq = await ctx.broker.publish({ room, timeUs: nowUs(), text: p.text ?? undefined, data: p.data ?? undefined, connId: '', userId: '', source, excludeSelf: false });
     return { type: 'PublishReply', body: { room, seq } };
   });
 }

@@ -14,7 +14,7 @@ export function tick(ctx: ServerContext): void {
   const slot = Math.floor(timeUs / 1000 / period);
   for (const room of ctx.rooms.names()) {
     const publish = (): void => {
-      const r = ctx.broker.publish({ room, timeUs, text, connId: '', userId: '', excludeSelf: false });
+      const r = ctx.broker.publish({ room, timeUs, text, connId: '', userId: '', source: 'ticker', excludeSelf: false });
       if (typeof r !== 'number') r.catch((err: unknown) => ctx.log.warn({ err, room }, 'tick publish failed'));
     };
     const claimed = ctx.broker.claim(`tick:${room}:${slot}`, period * 2);

@@ -76,7 +76,14 @@ describe('broker=redis', { skip: missing }, () => {
     const c = await TestClient.connect(b.url('/rooms/http'), 'proto');
     const res = await httpRequest(a.http, 'POST', '/api/rooms/http/publish', { body: '{"text":"via A"}' });
     assert.deepEqual(res.json(), { room: 'http', seq: '1' });
-    assert.equal((await c.events('http', 1))[0]?.text, 'via A');
+    const j = await TestClient.connect(b.url('/rooms/http'), 'json');
+    const res2 = await httpRequest(a.http, 'POST', '/api/rooms/http/publish', { body: '{"text":"named","source":"billing"}' });
+    assert.deepEqual(res2.json(), { room: 'http', seq: '2' });
+    const evs = await c.events('http', 2);
+    assert.equal(evs[0]?.text, 'via A');
+    assert.deepEqual(evs.map((e) => e?.source), ['http', 'billing'], 'source crosses processes in the forwarded bytes');
+    assert.equal((await j.events('http', 1))[0]?.source, 'billing', 'and survives the decode for JSON members');
+    j.close();
     const empty = await httpRequest(a.http, 'POST', '/api/rooms/nobody-here/publish', { body: '{"text":"x"}' });
     assert.deepEqual(empty.json(), { room: 'nobody-here' }, 'seq 0: no process has the room');
     c.close();
