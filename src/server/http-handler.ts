@@ -7,6 +7,7 @@
  * `Content-Type: application/x-protobuf`. Replies use protobuf when the request's Accept header
  * asks for it (or, with no Accept preference, when the request body was protobuf).
  */
+import { alreadyReported } from '../broker/broker.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { decodeJson, decodeProto, encodeJson, encodeProto } from '../protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
@@ -165,7 +166,7 @@ export function handler(
           writeError(res, err, replyEncoding);
           return;
         }
-        ctx.log.error({ err, method, url }, 'HTTP handler failed');
+        if (!alreadyReported(err)) ctx.log.error({ err, method, url }, 'HTTP handler failed');
         writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, 'internal error'), replyEncoding);
       },
     );
