@@ -66,14 +66,7 @@ interface ScriptedRedis extends Redis {
     seqTtlSec: number,
     timeMs: number,
   ): Promise<number>;
-  roomcastStream(
-    seq: string,
-    epoch: string,
-    stream: string,
-    epochArg: string,
-    seqTtlSec: number,
-    ...delivered: Array<string | number>
-  ): Promise<[string, string]>;
+  roomcastStream(seq: string, epoch: string, stream: string, epochArg: string, seqTtlSec: number, ...delivered: (string | number)[]): Promise<[string, string]>;
   roomcastReadBuffer(
     seq: string,
     epoch: string,
@@ -128,11 +121,15 @@ class RedisBroker implements Broker {
     this.roomOffset = Buffer.byteLength(this.opts.prefix) + 1;
     this.outage = new OutageLog(this.opts.log, this.opts.outageReportMs);
     this.order = new DeliveryOrder({
-      deliver: (e) => this.deliver(e),
+      deliver: (e) => {
+        this.deliver(e);
+      },
       reset: (room, position) => this.handlers?.reset(room, position),
       fetch: (room, epoch, from, to) => this.fetch(room, epoch, from, to),
       position: (room, delivered) => this.position(room, delivered),
-      failed: (err, room, what) => this.opts.log.warn({ err, room }, `${what} failed`),
+      failed: (err, room, what) => {
+        this.opts.log.warn({ err, room }, `${what} failed`);
+      },
     });
   }
 
@@ -150,11 +147,17 @@ class RedisBroker implements Broker {
     commands.defineCommand('roomcastPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
     commands.defineCommand('roomcastStream', { numberOfKeys: 3, lua: STREAM_SCRIPT });
     commands.defineCommand('roomcastRead', { numberOfKeys: 3, lua: READ_SCRIPT });
-    commands.on('ready', () => this.outage.up());
+    commands.on('ready', () => {
+      this.outage.up();
+    });
     this.commands = commands;
     const subscriber = await connectRedis(url, 'roomcast-subscriber', connectTimeoutMs, { offlineQueue: true });
-    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
-    subscriber.on('ready', () => this.resubscribed());
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      this.onMessage(channel, message);
+    });
+    subscriber.on('ready', () => {
+      this.resubscribed();
+    });
     this.subscriber = subscriber;
   }
 
@@ -216,20 +219,18 @@ class RedisBroker implements Broker {
     const header = `${p.excludeSelf ? '1' : '0'}${p.connId}:`;
     let seq: number;
     try {
-      seq = Number(
-        await commands.roomcastPublish(
-          keys.seq,
-          keys.epoch,
-          keys.stream,
-          keys.channel,
-          header,
-          event,
-          this.epochs.next(),
-          policy.size,
-          Math.ceil(policy.ttlMs / 1000),
-          this.opts.seqTtlSec,
-          Math.floor(p.timeUs / 1000),
-        ),
+      seq = await commands.roomcastPublish(
+        keys.seq,
+        keys.epoch,
+        keys.stream,
+        keys.channel,
+        header,
+        event,
+        this.epochs.next(),
+        policy.size,
+        Math.ceil(policy.ttlMs / 1000),
+        this.opts.seqTtlSec,
+        Math.floor(p.timeUs / 1000),
       );
     } catch (err) {
       throw this.failure(err, 'publish');
@@ -270,19 +271,23 @@ class RedisBroker implements Broker {
       () => {
         for (const room of rooms) this.order.check(room);
       },
-      (err: unknown) => this.opts.log.warn({ err }, 'resubscribe failed'),
+      (err: unknown) => {
+        this.opts.log.warn({ err }, 'resubscribe failed');
+      },
     );
   }
 
   roomOpened(room: string): void {
     this.order.open(room);
-    this.subscribe(room);
+    void this.subscribe(room);
   }
 
   roomClosed(room: string): void {
     this.order.close(room);
     this.subscriptions.delete(room);
-    this.subscriber?.unsubscribe(roomKeys(this.opts.prefix, room).channel).catch((err: unknown) => this.opts.log.warn({ err, room }, 'unsubscribe failed'));
+    this.subscriber?.unsubscribe(roomKeys(this.opts.prefix, room).channel).catch((err: unknown) => {
+      this.opts.log.warn({ err, room }, 'unsubscribe failed');
+    });
   }
 
   /** The room's position from Redis, created (new epoch, seq 0) when it has none (see STREAM_SCRIPT). */
@@ -296,7 +301,7 @@ class RedisBroker implements Broker {
     } catch (err) {
       throw this.failure(err, 'stream');
     }
-    return { epoch: String(reply[0]), seq: Number(reply[1]) };
+    return { epoch: reply[0], seq: Number(reply[1]) };
   }
 
   /**
@@ -338,7 +343,7 @@ class RedisBroker implements Broker {
   /** The missing events `from..to` of `epoch`, for a gap repair. */
   private async fetch(room: string, epoch: string, from: number, to: number): Promise<RoomEvent[]> {
     if (this.rules.policy(room).size === 0) return [];
-    const { entries } = await this.read(room, 'fwd', `${from}-0`, `${to}-0`, 0, epoch);
+    const { entries } = await this.read(room, 'fwd', `${String(from)}-0`, `${String(to)}-0`, 0, epoch);
     return (entries ?? []).map((e) => ({ room, epoch, seq: e.seq, excludeSelf: e.excludeSelf, connId: e.connId, encoded: e.event }));
   }
 
@@ -366,7 +371,7 @@ class RedisBroker implements Broker {
       const events = newest.map(stored);
       return { epoch, seq, events: query.reverse ? events.reverse() : events, complete: false };
     }
-    const { epoch, seq, entries } = await this.read(room, 'fwd', `${since.seq + 1}-0`, '+', 0, since.epoch);
+    const { epoch, seq, entries } = await this.read(room, 'fwd', `${String(since.seq + 1)}-0`, '+', 0, since.epoch);
     // A replay of these events must not be followed by their live delivery here.
     await this.order.caughtUp(room, { epoch, seq });
     if (epoch === '') return { epoch, seq, events: [], complete: false, miss: 'epoch_changed' };

@@ -46,7 +46,9 @@ export class OutageLog {
     if (this.since !== 0) return;
     this.since = Date.now();
     this.log.error({ err, what }, 'Redis is unavailable: publishes and joins fail until it is back');
-    this.timer = setInterval(() => this.report(), this.everyMs);
+    this.timer = setInterval(() => {
+      this.report();
+    }, this.everyMs);
     this.timer.unref();
   }
 
@@ -54,7 +56,7 @@ export class OutageLog {
     if (this.failed === 0) return;
     this.log.warn(
       { failed: this.failed, downSec: Math.round((Date.now() - this.since) / 1000) },
-      `${this.failed} operations failed while Redis is unavailable`,
+      `${String(this.failed)} operations failed while Redis is unavailable`,
     );
     this.failed = 0;
   }
@@ -66,7 +68,7 @@ export class OutageLog {
     this.timer = undefined;
     this.log.warn(
       { failed: this.total, downSec: Math.round((Date.now() - this.since) / 1000) },
-      `Redis is back; ${this.total} operations failed while it was unavailable`,
+      `Redis is back; ${String(this.total)} operations failed while it was unavailable`,
     );
     this.since = 0;
     this.failed = 0;

@@ -77,7 +77,7 @@ interface Waiter {
 
 /** Whether a room that delivered up to `pos` has delivered `target`. */
 function reached(pos: StreamPosition | undefined, target: StreamPosition): boolean {
-  return target.seq === 0 || (pos !== undefined && pos.epoch === target.epoch && pos.seq >= target.seq);
+  return target.seq === 0 || (pos?.epoch === target.epoch && pos.seq >= target.seq);
 }
 
 /** How long `check` keeps retrying a position read while Redis comes back. */
@@ -155,7 +155,9 @@ export class DeliveryOrder {
     return new Promise((resolve) => {
       const w: Waiter = { target: { ...position }, resolve, timers: [] };
       w.timers.push(
-        setTimeout(() => this.check(room), CATCH_UP_CHECK_MS),
+        setTimeout(() => {
+          this.check(room);
+        }, CATCH_UP_CHECK_MS),
         setTimeout(() => {
           const i = st.waiters.indexOf(w);
           if (i >= 0) st.waiters.splice(i, 1);
@@ -258,7 +260,7 @@ export class DeliveryOrder {
       this.counters.resets += 1;
       this.deps.reset(st.room, { epoch, seq: first - 1 });
     }
-    for (let i = start; i < events.length; i += 1) this.deps.deliver(events[i] as RoomEvent);
+    for (const e of events.slice(start)) this.deps.deliver(e);
     this.counters.repairedEvents += events.length - start;
     const old = st.pos?.epoch;
     if (old !== undefined && old !== epoch) {
@@ -269,6 +271,10 @@ export class DeliveryOrder {
     this.release(st, false);
   }
 
+  private isBusy(st: RoomState): boolean {
+    return st.busy;
+  }
+
   /** Ends a read: a pending check runs, or the queued events go out. */
   private finish(st: RoomState): void {
     st.busy = false;
@@ -277,7 +283,12 @@ export class DeliveryOrder {
       this.check(st.room);
       return;
     }
-    while (!st.busy && st.queue.length > 0 && this.rooms.get(st.room) === st) this.process(st, st.queue.shift() as RoomEvent);
+    // process() may start a read (busy again): the queue then waits for it.
+    while (!this.isBusy(st) && this.rooms.get(st.room) === st) {
+      const next = st.queue.shift();
+      if (next === undefined) return;
+      this.process(st, next);
+    }
   }
 
   /**
@@ -307,7 +318,7 @@ export class DeliveryOrder {
       if (this.rooms.get(st.room) !== st) return;
     }
     const pos = st.pos;
-    if (now !== undefined && pos !== undefined && now.epoch === pos.epoch && now.seq < pos.seq) {
+    if (now !== undefined && now.epoch === pos?.epoch && now.seq < pos.seq) {
       // Redis went back in time: move the room to a new epoch (or find that another process did).
       try {
         now = await this.deps.position(st.room, pos);

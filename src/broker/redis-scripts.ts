@@ -124,7 +124,7 @@ export interface StreamEntry {
 }
 
 /** XRANGE's answer with Buffer replies: [[id, [field, value, ...]], ...]. */
-export type RawEntries = Array<[Buffer, Buffer[]]>;
+export type RawEntries = [Buffer, Buffer[]][];
 
 const COLON = 0x3a;
 
