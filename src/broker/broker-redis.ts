@@ -19,7 +19,18 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { encodeProto } from '../protocol/codec.js';
 import { spliceEventFrame } from '../protocol/events.js';
-import type { Broker, BrokerCounters, BrokerHandlers, HistoryQuery, HistoryRead, PresenceNotice, Publication, StoredEvent, StreamPosition } from './broker.js';
+import {
+  alreadyReported,
+  type Broker,
+  type BrokerCounters,
+  type BrokerHandlers,
+  type HistoryQuery,
+  type HistoryRead,
+  type PresenceNotice,
+  type Publication,
+  type StoredEvent,
+  type StreamPosition,
+} from './broker.js';
 import { DEFAULT_HISTORY, HistoryRules } from '../config/history-rules.js';
 import { closeRedis, connectRedis } from './redis-connection.js';
 import { isConnectionError, OutageLog, RedisUnavailableError } from './redis-outage.js';
@@ -241,7 +252,8 @@ class RedisBroker implements Broker {
 
   announce(notice: PresenceNotice): void {
     this.commands?.publish(roomKeys(this.opts.prefix, notice.room).channel, `p${JSON.stringify(notice)}`).catch((err: unknown) => {
-      this.opts.log.warn({ err, room: notice.room }, 'presence notice not sent');
+      // During an outage this is one more failed operation, counted in the outage's report.
+      if (!alreadyReported(this.failure(err, 'presence'))) this.opts.log.warn({ err, room: notice.room }, 'presence notice not sent');
     });
   }
 
@@ -251,7 +263,8 @@ class RedisBroker implements Broker {
     if (subscriber === undefined) return undefined;
     const done = subscriber.subscribe(roomKeys(this.opts.prefix, room).channel);
     done.catch((err: unknown) => {
-      this.opts.log.error({ err, room }, 'subscribe failed');
+      const reported = subscriber.status !== 'ready' && alreadyReported(this.failure(err, 'subscribe'));
+      if (!reported) this.opts.log.error({ err, room }, 'subscribe failed');
       if (this.subscriptions.get(room) === done) this.subscriptions.delete(room);
     });
     this.subscriptions.set(room, done);

@@ -12,7 +12,7 @@ import type { Broker, BrokerHandlers, HistoryRead, Publication, StreamPosition }
 import { HistoryRules } from '../../src/config/history-rules.js';
 import { createRedisBroker, type RedisBrokerCounters, type RedisBrokerOptions } from '../../src/broker/broker-redis.js';
 import { decodeProto } from '../../src/protocol/codec.js';
-import { requireTool, sleep, startRedis, type TestRedis } from '../helpers.js';
+import { requireTool, sleep, startRedis, startServer, TestClient, type TestRedis } from '../helpers.js';
 
 const missing = requireTool('redis-server');
 
@@ -343,6 +343,31 @@ describe('Redis broker: an outage is logged once, not once per failed publish', 
       }
     } finally {
       await b.close();
+    }
+  });
+
+  it('a server whose Redis is away logs the outage, not each failed publish', async () => {
+    const own = await startRedis();
+    const lines: { level: number; msg: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { level: number; msg: string });
+        done();
+      },
+    });
+    const srv = await startServer({ broker: 'redis', redisUrl: own.url, logLevel: 'info' }, { log: pino({ level: 'info' }, sink) });
+    try {
+      const c = await TestClient.connect(srv.url('/rooms/down'), 'proto');
+      await own.kill();
+      for (let i = 0; i < 60; i++) {
+        const r = await c.request({ publish: { room: 'down', text: 'x' } });
+        assert.ok(r.error !== undefined, 'fails while Redis is away');
+      }
+      c.close();
+      const errors = lines.filter((l) => l.level >= 50);
+      assert.equal(errors.length, 1, `one error line for 60 failed publishes: ${JSON.stringify(errors.map((l) => l.msg))}`);
+    } finally {
+      await srv.close();
     }
   });
 });
