@@ -85,7 +85,7 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
   const log = deps.log;
   const shared = config.broker === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, log } : undefined;
   const history = new HistoryRules(config.history);
-  const broker = deps.broker ?? (shared ? createRedisBroker(shared) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
+  const broker = deps.broker ?? (shared ? createRedisBroker({ ...shared, history }) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
   const presence = deps.presence ?? (shared ? createRedisPresence(shared) : createMemoryPresence());
   const conns = new Connections();
   const stats = createStats();

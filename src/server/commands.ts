@@ -4,6 +4,7 @@
  * abuse (garbage, flooding) closes the connection.
  */
 import type { WebSocket } from 'uWebSockets.js';
+import { alreadyReported } from '../broker/broker.js';
 import { type DecodedCommand, decodeClientFrame, readRequestId } from '../protocol/client-frame.js';
 import { longToNumber } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
@@ -35,7 +36,7 @@ function fail(ctx: ServerContext, conn: Conn, cmd: DecodedCommand, err: unknown,
     sendError(ctx, conn, cmd.id, err.code, err.message, later);
     return;
   }
-  ctx.log.error({ err, conn: conn.id, command: cmd.command }, 'command failed');
+  if (!alreadyReported(err)) ctx.log.error({ err, conn: conn.id, command: cmd.command }, 'command failed');
   sendError(ctx, conn, cmd.id, ErrorCode.ERROR_CODE_INTERNAL, 'internal error', later);
 }
 

@@ -15,6 +15,7 @@
  * connection costs nothing; the client closes it once it has the reply, or uWS closes it when its
  * HTTP idle timeout (10 s) passes.
  */
+import { alreadyReported } from '../broker/broker.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { decodeJson, decodeProto, encodeJson, encodeProto } from '../protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
@@ -206,7 +207,7 @@ export function handler(
           writeError(res, err, replyEncoding, undefined, {}, after());
           return;
         }
-        ctx.log.error({ err, method, url }, 'HTTP handler failed');
+        if (!alreadyReported(err)) ctx.log.error({ err, method, url }, 'HTTP handler failed');
         writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, 'internal error'), replyEncoding, undefined, {}, after());
       },
     );

@@ -85,7 +85,7 @@ describe('broker=redis', { skip: missing }, () => {
     assert.equal((await j.events('http', 1))[0]?.source, 'billing', 'and survives the decode for JSON members');
     j.close();
     const empty = await httpRequest(a.http, 'POST', '/api/rooms/nobody-here/publish', { body: '{"text":"x"}' });
-    assert.deepEqual(empty.json(), { room: 'nobody-here' }, 'seq 0: no process has the room');
+    assert.deepEqual(empty.json(), { room: 'nobody-here', seq: '1' }, 'rooms keep history by default: sequenced and stored with nobody listening');
     c.close();
   });
 
@@ -131,7 +131,7 @@ describe('broker=redis', { skip: missing }, () => {
     const { Redis } = await import('ioredis');
     const probe = new Redis(redis.url);
     try {
-      const numsub = async () => Number(((await probe.pubsub('NUMSUB', 'test:room:sub')) as [string, number])[1]);
+      const numsub = async () => Number(((await probe.pubsub('NUMSUB', 'test:{sub}:ch')) as [string, number])[1]);
       const c1 = await TestClient.connect(a.url('/rooms/sub'), 'proto');
       const c2 = await TestClient.connect(b.url('/rooms/sub'), 'proto');
       assert.equal(await numsub(), 2);
