@@ -26,7 +26,8 @@ let fuzzer: TestClient | undefined;
 
 before(async () => {
   // No frame rate limit (the fuzzer sends two frames per case, fast); everything else default.
-  srv = await startServer({ rateLimitPerSec: 0, maxFrameBytes: MAX_FRAME, maxPayloadBytes: 1024 });
+  // The fuzzer reconnects after every close (1006 for bad UTF-8 among them): no connect-rate limit here.
+  srv = await startServer({ rateLimitPerSec: 0, maxConnectsPerIpPerSec: 0, maxFrameBytes: MAX_FRAME, maxPayloadBytes: 1024 });
   bystander = await TestClient.connect(srv.url('/rooms/fuzz-bystander'), 'json');
 });
 after(async () => {

@@ -110,7 +110,7 @@ describe('a reply before the body ends stops reading and closes the connection',
     assert.match(r404.text(), /^HTTP\/1\.1 404 /);
     assert.match(r405.text(), /^HTTP\/1\.1 405 /);
     // Keep-alive is untouched for requests read to the end, even when they fail.
-    const body = '{"text":"x","bogus":1}';
+    const body = '{"text":5}';
     const ok = raw(srv.port, `POST /api/rooms/k/publish HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: ${body.length}\r\n\r\n${body}`);
     await sleep(200);
     assert.match(ok.text(), /^HTTP\/1\.1 400 /);

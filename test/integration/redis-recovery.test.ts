@@ -59,6 +59,8 @@ describe('broker=redis: recovery across processes', { skip: missing }, () => {
         redisUrl: redis.url,
         redisPrefix: 'rc:',
         rateLimitPerSec: 0,
+        // 400 connections from one address in a few seconds: no connect-rate limit here.
+        maxConnectsPerIpPerSec: 0,
         history: [{ rooms: '*', size: 100_000, ttlSec: 120 }],
       };
       servers.push(await startServer(options), await startServer(options));
