@@ -9,9 +9,12 @@
  * and the receivers about half of one: enough headroom on 2 cores that the tail latency is the
  * server's, not a starved machine's. The `ws` and Socket.IO peers saturate well before that in
  * some scenarios, which is the point.
+ *
+ * The capacity part (`--capacity`; full runs it after the comparison) climbs instead: from 10k
+ * deliveries/s, x1.5 a step, at most 14 steps (up to ~1.9M deliveries/s), until a peer stops
+ * keeping up.
  */
-import type { PeerName } from './loadgen/ipc.js';
-import type { Timing } from './harness/types.js';
+import { type PeerName, PEERS, type Timing } from './types.js';
 
 /** A profile's defaults; every one can be overridden by a flag. */
 export interface Profile {
@@ -30,9 +33,18 @@ export interface Profile {
   /** tinybench time budget per micro-benchmark task, ms. */
   microTimeMs: number;
   peers: PeerName[];
+  /** The capacity part (`--capacity`, and in full): which scenarios, from what load, how far. */
+  capacity: {
+    /** Whether the profile runs it next to the fixed-rate comparison. */
+    part: boolean;
+    /** Scenario ids it steps through, unless --scenario or --sockets choose. */
+    scenarios: string[];
+    startDeliveries: number;
+    steps: number;
+  };
 }
 
-const ALL_PEERS: PeerName[] = ['roomcast', 'uws', 'ws', 'socketio'];
+const ALL_PEERS: PeerName[] = [...PEERS];
 
 /** The profiles by name. */
 export const PROFILES = {
@@ -46,6 +58,7 @@ export const PROFILES = {
     timing: { warmupSec: 0.5, windowSec: 1.5, windows: 1, runs: 3, drainSec: 3 },
     microTimeMs: 250,
     peers: ALL_PEERS,
+    capacity: { part: false, scenarios: ['fanout-1k', 'fanout-10k', 'rooms-100x100'], startDeliveries: 10_000, steps: 14 },
   },
   full: {
     fanout: [1000, 5000, 10_000, 19_000],
@@ -60,6 +73,7 @@ export const PROFILES = {
     timing: { warmupSec: 2, windowSec: 5, windows: 1, runs: 3, drainSec: 10 },
     microTimeMs: 1000,
     peers: ALL_PEERS,
+    capacity: { part: true, scenarios: ['fanout-1k', 'fanout-10k', 'rooms-100x100', 'burst-5kx50'], startDeliveries: 10_000, steps: 14 },
   },
   smoke: {
     fanout: [4],
@@ -71,6 +85,7 @@ export const PROFILES = {
     timing: { warmupSec: 0.2, windowSec: 0.5, windows: 1, runs: 1, drainSec: 3 },
     microTimeMs: 20,
     peers: ALL_PEERS,
+    capacity: { part: false, scenarios: ['fanout-4'], startDeliveries: 200, steps: 2 },
   },
 } satisfies Record<string, Profile>;
 

@@ -7,17 +7,28 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, USAGE, UsageError, type BenchPlan } from './harness/options.js';
-import { hasProc } from './harness/procstat.js';
+import { runCapacity } from './harness/capacity.js';
 import { runCases } from './harness/cases.js';
+import { parseOptions, USAGE, UsageError } from './harness/options.js';
+import { hasProc } from './harness/procstat.js';
 import { runOnce } from './harness/run-case.js';
-import type { BenchResults, CpuProfileResult, MicroResult, Scenario } from './harness/types.js';
 import { codecBench } from './micro/codec.js';
 import { publishPathBench } from './micro/publish-path.js';
+import { nativeProgram } from './native/build.js';
+import { printCapacity, printCapacityRatios } from './report/capacity.js';
 import { printProfile, summariseFile } from './report/cpuprofile.js';
+import { us } from './report/format.js';
 import { renderHtml } from './report/html.js';
 import { printCases, printMicro, printRatios } from './report/table.js';
+import { burst } from './scenarios/burst.js';
+import { fanout } from './scenarios/fanout.js';
+import { mixed } from './scenarios/mixed.js';
+import { manyRooms } from './scenarios/rooms.js';
 import { distProblem } from './servers/roomcast.js';
+import type { BenchPlan, BenchResults, CpuProfileResult, MicroResult, RunResult, Scenario, ScenarioTable } from './types.js';
+
+/** The scenario families the bench knows, one file each in ./scenarios/: the one table of them. */
+export const SCENARIOS: ScenarioTable = { fanout, rooms: manyRooms, mixed, burst };
 
 const RESULTS = fileURLToPath(new URL('./results', import.meta.url));
 /** Least measured seconds of the profiled run. */
@@ -27,6 +38,16 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** One finished run in a progress line: status, reach and latency of its median window. */
+function runSummary(run: RunResult): string {
+  const w = run.windows[run.median];
+  return (
+    run.status +
+    (w !== undefined ? `, reach ${(w.reach * 100).toFixed(2)}%, p50 ${us(w.latencyUs.p50)}, p99 ${us(w.latencyUs.p99)}` : '') +
+    (run.note !== undefined ? ` (${run.note.split('\n')[0]})` : '')
+  );
+}
+
 /** The scenario whose server CPU profile is taken: roomcast's largest by sockets. */
 function profiledScenario(plan: BenchPlan): Scenario | undefined {
   if (!plan.cpuProf) return undefined;
@@ -34,7 +55,9 @@ function profiledScenario(plan: BenchPlan): Scenario | undefined {
 }
 
 function newestProfile(dir: string): string | undefined {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
   const last = files[files.length - 1];
   return last === undefined ? undefined : join(dir, last);
 }
@@ -50,7 +73,15 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
   say(`${tag}: an extra run under node --cpu-prof (not part of the comparison)`);
   // At least 10 s of publishing, so the publish path outweighs start-up and connecting.
   const timing = { ...plan.timing, runs: 1, windows: 1, windowSec: Math.max(plan.timing.windowSec * plan.timing.windows, PROFILE_SECONDS) };
-  const run = await runOnce({ scenario, peer: 'roomcast', timing, receivers: plan.receivers, cpuProfDir: dir, progress: (line) => say(`${tag}: ${line}`) });
+  const run = await runOnce({
+    scenario,
+    peer: 'roomcast',
+    timing,
+    receivers: plan.receivers,
+    receiver: plan.receiver,
+    cpuProfDir: dir,
+    progress: (line) => say(`${tag}: ${line}`),
+  });
   const file = newestProfile(dir);
   if (file === undefined) {
     say(`${tag}: no CPU profile was written (${run.status}${run.note !== undefined ? `: ${run.note}` : ''})`);
@@ -60,18 +91,46 @@ async function profileRun(scenario: Scenario, plan: BenchPlan, dir: string): Pro
   const summary =
     `CPU profile of the roomcast server under ${scenario.id} (${scenario.title}, ${scenario.rate} publishes/s): ${file}\n` +
     `the server process used ${cpu.user.toFixed(2)} s user + ${cpu.system.toFixed(2)} s kernel CPU from listening to drained (/proc);\n` +
-    'the profile sees JavaScript and the native calls made from it (a function\'s self time includes the uWS\n' +
+    "the profile sees JavaScript and the native calls made from it (a function's self time includes the uWS\n" +
     'calls it makes: publish, subscribe, upgrade); the rest of that CPU, mostly the kernel sending on loopback\n' +
     "TCP from uWS's own event-loop hooks, shows up as idle or (program), not by function.\n" +
     printProfile(summariseFile(file));
   return { scenario: scenario.id, file, run, summary };
 }
 
+/**
+ * Builds the C programs the plan wants: the C receiver (falling back to the Node one unless
+ * --receiver c asked for it) and the floor peer (left out when it cannot build, unless --peer
+ * named it). Returns the notes for the results, or an error message that ends the run.
+ */
+function prepareNative(plan: BenchPlan): { notes: string[] } | { error: string } {
+  const notes: string[] = [];
+  if (plan.micro === 'only') return { notes };
+  if (plan.receiver === 'c') {
+    const build = nativeProgram('receiver');
+    if (!build.ok) {
+      if (plan.receiverChosen) return { error: build.problem };
+      plan.receiver = 'node';
+      notes.push(`Node receivers instead of the C receiver: ${build.problem}`);
+    }
+  }
+  if (plan.peers.includes('floor')) {
+    const build = nativeProgram('floor');
+    if (!build.ok) {
+      if (plan.peersChosen) return { error: build.problem };
+      plan.peers = plan.peers.filter((p) => p !== 'floor');
+      notes.push(`the floor peer left out: ${build.problem}`);
+    }
+  }
+  for (const n of notes) say(`bench: warning: ${n}`);
+  return { notes };
+}
+
 /** Runs the bench with these command-line arguments; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let plan: BenchPlan | undefined;
   try {
-    plan = parseOptions(argv, RESULTS);
+    plan = parseOptions(argv, RESULTS, SCENARIOS);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
@@ -93,6 +152,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (problem !== undefined) say(`bench: warning: ${problem}`);
   }
+  const native = prepareNative(plan);
+  if ('error' in native) {
+    say(`bench: ${native.error}`);
+    return 1;
+  }
+  say(`receivers: ${plan.receiver === 'c' ? 'C (bench/native/receiver.c)' : 'Node (bench/loadgen/receiver.ts)'}`);
   mkdirSync(plan.outDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const results: BenchResults = {
@@ -107,6 +172,8 @@ export async function main(argv: string[]): Promise<number> {
       loadAverage: os.loadavg(),
     },
     argv,
+    receiver: plan.receiver,
+    notes: native.notes,
     micro: [],
     cases: [],
   };
@@ -119,7 +186,13 @@ export async function main(argv: string[]): Promise<number> {
     results.micro = micro;
   }
 
-  results.cases = await runCases(plan, plan.micro === 'only' ? [] : plan.scenarios, say);
+  const progress = { say, summary: runSummary };
+  results.cases = await runCases(plan, plan.micro === 'only' || !plan.cases ? [] : plan.scenarios, progress);
+  if (plan.capacity !== undefined && plan.micro !== 'only') {
+    const cap = plan.capacity;
+    const capResults = await runCapacity(plan, cap, progress);
+    results.capacity = { startDeliveries: cap.startDeliveries, factor: cap.factor, maxSteps: cap.steps, sloMs: cap.sloMs, results: capResults };
+  }
   const profiled = plan.micro === 'only' ? undefined : profiledScenario(plan);
   if (profiled !== undefined) results.cpuProfile = await profileRun(profiled, plan, join(plan.outDir, `cpuprofile-${stamp}`));
   results.finishedAt = new Date().toISOString();
@@ -130,12 +203,19 @@ export async function main(argv: string[]): Promise<number> {
   writeFileSync(htmlPath, renderHtml(results));
 
   const out: string[] = [];
+  if (results.capacity !== undefined) {
+    const capRatios = printCapacityRatios(results.capacity);
+    if (capRatios !== '') out.push(capRatios);
+    out.push(printCapacity(results.capacity));
+  }
   const ratios = printRatios(results.cases);
   if (ratios !== '') out.push(ratios);
   if (results.cases.length > 0) out.push(printCases(results.cases));
   if (results.micro.length > 0) out.push(printMicro(results.micro));
   if (results.cpuProfile !== undefined) out.push(results.cpuProfile.summary);
-  out.push(`results: ${jsonPath}\nreport:  ${htmlPath}\n`);
+  out.push(
+    `receivers: ${results.receiver === 'c' ? 'C' : 'Node'}${results.notes.length > 0 ? `\n${results.notes.join('\n')}` : ''}\nresults: ${jsonPath}\nreport:  ${htmlPath}\n`,
+  );
   process.stdout.write(out.join('\n'));
   return results.cases.some((c) => c.status === 'failed') ? 1 : 0;
 }

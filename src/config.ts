@@ -8,6 +8,7 @@
  * the four sources, checks options against each other, and prints `--help`.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, KINDS } from './config/kinds.js';
@@ -113,6 +114,15 @@ export function parseFlags(argv: readonly string[]): CliRequest {
   };
 }
 
+/** Whether `entry` is an IPv4/IPv6 address, or one with a `/prefix` that fits its family. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 /** Checks options against each other; returns the frozen config. */
 export function finishConfig(merged: Config): Readonly<Config> {
   const problems: string[] = [];
@@ -136,6 +146,9 @@ export function finishConfig(merged: Config): Readonly<Config> {
   if (merged.anonymous === 'deny' && keys.length === 0) problems.push('anonymous is "deny" but no authSecret, authPublicKeyFile or authJwksFile is set: nobody could connect');
   if ((merged.tlsCert === '') !== (merged.tlsKey === '')) problems.push('tlsCert and tlsKey go together: set both or neither');
   if (merged.rateLimitPerSec > 0 && merged.rateLimitBurst < 1) problems.push('rateLimitBurst must be at least 1');
+  for (const entry of merged.trustedProxies) {
+    if (!isAddressOrCidr(entry)) problems.push(`trustedProxies: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.1, 10.0.0.0/8, fd00::/8)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   // Lists too: a shared config must not be changed through one of its arrays.
   const frozen: Config = { ...merged };

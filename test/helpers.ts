@@ -234,14 +234,24 @@ export interface TestRedis {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** kill -9: no shutdown save, no goodbye to clients. */
+  kill(): Promise<void>;
 }
 
-/** Starts redis-server (no persistence) and waits until it answers. */
-export async function startRedis(): Promise<TestRedis> {
+/** Where and how to start redis-server. */
+export interface RedisOptions {
+  /** Reuse a port (a restart); default a free one. */
+  port?: number;
+  /** Extra arguments, e.g. ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]. */
+  args?: string[];
+}
+
+/** Starts redis-server (no persistence unless `args` ask for it) and waits until it answers. */
+export async function startRedis(options: RedisOptions = {}): Promise<TestRedis> {
   const { spawn } = await import('node:child_process');
   const { connect } = await import('node:net');
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const port = options.port ?? (await freePort());
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.args ?? [])], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -264,6 +274,10 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     stop: async () => {
       child.kill('SIGTERM');
+      await exited;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
       await exited;
     },
   };

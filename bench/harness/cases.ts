@@ -3,11 +3,15 @@
  * run each per round, and the order rotates from round to round: on a shared machine a noisy
  * minute then spreads over all peers instead of landing on whichever ran during it.
  */
-import { us } from '../report/format.js';
-import type { BenchPlan } from './options.js';
+import type { BenchPlan, CaseResult, RunResult, Scenario } from '../types.js';
 import { runOnce, supports } from './run-case.js';
 import { medianRun } from './stats.js';
-import type { CaseResult, Scenario } from './types.js';
+
+/** Where progress goes: `say` gets lines, `summary` puts one finished run in a few words. */
+export interface CaseProgress {
+  say: (line: string) => void;
+  summary: (run: RunResult) => string;
+}
 
 /** Rough seconds one run takes: process start-up, connecting, publishing, stopping. */
 export function runSeconds(s: Scenario, plan: BenchPlan): number {
@@ -20,8 +24,9 @@ function rotate<T>(xs: T[], by: number): T[] {
   return [...xs.slice(k), ...xs.slice(0, k)];
 }
 
-/** Runs the plan's scenarios; `say` gets progress lines. */
-export async function runCases(plan: BenchPlan, scenarios: Scenario[], say: (line: string) => void): Promise<CaseResult[]> {
+/** Runs the plan's scenarios, telling `progress` as it goes. */
+export async function runCases(plan: BenchPlan, scenarios: Scenario[], progress: CaseProgress): Promise<CaseResult[]> {
+  const say = progress.say;
   const runs = plan.timing.runs;
   const total = scenarios.reduce((n, s) => n + plan.peers.filter((p) => supports(p, s)).length * runs, 0);
   if (total > 0) {
@@ -45,15 +50,19 @@ export async function runCases(plan: BenchPlan, scenarios: Scenario[], say: (lin
       for (const c of rotate(runnable, round)) {
         n += 1;
         const tag = `[${n}/${total}] ${scenario.id} ${c.peer}${runs > 1 ? ` run ${round + 1}/${runs}` : ''}`;
-        say(`${tag}: ${scenario.title}, ${scenario.rate} publishes/s${scenario.burst > 1 ? ` in bursts of ${scenario.burst}` : ''}, ${scenario.payloadBytes} B`);
-        const run = await runOnce({ scenario, peer: c.peer, timing: plan.timing, receivers: plan.receivers, progress: (line) => say(`${tag}: ${line}`) });
-        c.runs.push(run);
-        const w = run.windows[run.median];
         say(
-          `${tag}: ${run.status}` +
-            (w !== undefined ? `, reach ${(w.reach * 100).toFixed(2)}%, p50 ${us(w.latencyUs.p50)}, p99 ${us(w.latencyUs.p99)}` : '') +
-            (run.note !== undefined ? ` (${run.note.split('\n')[0]})` : ''),
+          `${tag}: ${scenario.title}, ${scenario.rate} publishes/s${scenario.burst > 1 ? ` in bursts of ${scenario.burst}` : ''}, ${scenario.payloadBytes} B`,
         );
+        const run = await runOnce({
+          scenario,
+          peer: c.peer,
+          timing: plan.timing,
+          receivers: plan.receivers,
+          receiver: plan.receiver,
+          progress: (line) => say(`${tag}: ${line}`),
+        });
+        c.runs.push(run);
+        say(`${tag}: ${progress.summary(run)}`);
       }
     }
     for (const c of runnable) {

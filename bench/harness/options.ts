@@ -1,45 +1,29 @@
 /**
  * `npm run bench` flags -> what to run. A profile gives the defaults; each flag overrides one
- * part of it. Unknown flags and bad values are errors (exit code 2), never ignored.
+ * part of it. Unknown flags and bad values are errors (exit code 2), never ignored. The scenario
+ * families come from the runner's table (../run.ts), handed in.
  */
 import { parseArgs } from 'node:util';
-import type { PeerName } from '../loadgen/ipc.js';
 import { PROFILES, type ProfileName } from '../profiles.js';
-import { burst } from '../scenarios/burst.js';
-import { fanout } from '../scenarios/fanout.js';
-import { mixed } from '../scenarios/mixed.js';
-import { manyRooms } from '../scenarios/rooms.js';
+import { type BenchPlan, type PeerName, PEERS, type Scenario, type ScenarioTable, type Timing } from '../types.js';
 import { MAX_SOCKETS_PER_PROCESS } from './run-case.js';
-import type { Scenario, Timing } from './types.js';
-
-/** Everything a bench run needs to know. */
-export interface BenchPlan {
-  profile: ProfileName;
-  scenarios: Scenario[];
-  peers: PeerName[];
-  timing: Timing;
-  /** Receiver processes per case; 0 = one per 19,900 sockets. */
-  receivers: number;
-  micro: 'on' | 'off' | 'only';
-  microTimeMs: number;
-  outDir: string;
-  /** Profile roomcast's CPU during its largest scenario. */
-  cpuProf: boolean;
-}
 
 /** Thrown for a bad command line; the message says which flag. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const PEERS: readonly PeerName[] = ['roomcast', 'uws', 'ws', 'socketio'];
+/** Each capacity step offers this many times the last one's load. */
+export const CAPACITY_FACTOR = 1.5;
+/** The default latency SLO of a capacity step, ms. */
+export const DEFAULT_SLO_MS = 250;
 
 /** The help text. */
 export const USAGE = `npm run bench -- [flags]
 
   --profile quick|full|smoke   defaults for everything below (quick: ~5 min on 2 cores)
   --scenario LIST    families or ids, comma-separated: fanout,rooms,mixed,burst or e.g. fanout-10k
-  --peer LIST        roomcast,uws,ws,socketio (default: all)
+  --peer LIST        ${PEERS.join(',')} (default: all; floor needs a C compiler)
   --sockets LIST     members of the one-room scenarios (fanout, mixed, burst), e.g. 1000,5000
   --rooms LIST       rooms x members of the many-rooms scenario, e.g. 100x100,1000x10
   --burst N          publishes per write in the burst scenario
@@ -50,14 +34,21 @@ export const USAGE = `npm run bench -- [flags]
   --windows N        measured windows per run
   --warmup S --window S --drain S   phase lengths in seconds
   --receivers N      receiver processes per case (default: one per ${MAX_SOCKETS_PER_PROCESS} sockets)
+  --receiver c|node  the C receiver (default where \`cc\` builds it) or the Node one (the fallback)
+  --capacity         the capacity part only: per scenario and peer, step the offered load up x${CAPACITY_FACTOR}
+                     until the peer stops keeping up, and report the knee (full runs it after the comparison)
+  --no-capacity      leave the capacity part out of the full profile
+  --slo-ms N         capacity: a step is held only with p99 <= N ms (default ${DEFAULT_SLO_MS})
+  --steps N          capacity: most steps per scenario and peer (default: the profile's, 14 in quick and full)
+                     (the first step offers --deliveries; default 10000 in quick and full)
   --no-micro | --micro-only    skip the micro-benchmarks | run only them
   --cpu-prof         one extra roomcast run of the largest scenario under node --cpu-prof, summarised
   --out DIR          where results go (default bench/results)
   --help
 `;
 
-/** Parses the flags into a plan. Returns undefined for --help. */
-export function parseOptions(argv: string[], defaultOut: string): BenchPlan | undefined {
+/** Parses the flags into a plan, making scenarios with `table`. Returns undefined for --help. */
+export function parseOptions(argv: string[], defaultOut: string, table: ScenarioTable): BenchPlan | undefined {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -90,15 +81,19 @@ export function parseOptions(argv: string[], defaultOut: string): BenchPlan | un
   const scenarios: Scenario[] = [];
   for (const payload of payloads) {
     const tag = (s: Scenario): Scenario => (payloads.length > 1 || payload !== 64 ? { ...s, id: `${s.id}-${payload}B` } : s);
-    for (const n of sockets ?? p.fanout) scenarios.push(tag(fanout(n, deliveries, payload)));
-    for (const [r, m] of rooms) scenarios.push(tag(manyRooms(r, m, deliveries, payload)));
-    for (const n of sockets ?? p.mixed) scenarios.push(tag(mixed(n, deliveries, payload)));
+    for (const n of sockets ?? p.fanout) scenarios.push(tag(table.fanout(n, deliveries, payload)));
+    for (const [r, m] of rooms) scenarios.push(tag(table.rooms(r, m, deliveries, payload)));
+    for (const n of sockets ?? p.mixed) scenarios.push(tag(table.mixed(n, deliveries, payload)));
     const bursts: Array<[number, number]> = (sockets ?? p.burst.map(([n]) => n)).map((n, i) => [n, burstSize ?? p.burst[i]?.[1] ?? p.burst[0]?.[1] ?? 10]);
-    for (const [n, b] of bursts) scenarios.push(tag(burst(n, b, deliveries, payload)));
+    for (const [n, b] of bursts) scenarios.push(tag(table.burst(n, b, deliveries, payload)));
   }
   const wanted = v.scenario === undefined ? undefined : list(v.scenario, [], '--scenario');
-  let chosen = wanted === undefined ? scenarios : scenarios.filter((s) => wanted.includes(s.kind) || wanted.includes(s.id) || wanted.some((w) => s.id.startsWith(`${w}-`) && w.includes('-')));
-  if (wanted !== undefined && chosen.length === 0) throw new UsageError(`--scenario: nothing matches ${wanted.join(',')} (have: ${scenarios.map((s) => s.id).join(', ')})`);
+  let chosen =
+    wanted === undefined
+      ? scenarios
+      : scenarios.filter((s) => wanted.includes(s.kind) || wanted.includes(s.id) || wanted.some((w) => s.id.startsWith(`${w}-`) && w.includes('-')));
+  if (wanted !== undefined && chosen.length === 0)
+    throw new UsageError(`--scenario: nothing matches ${wanted.join(',')} (have: ${scenarios.map((s) => s.id).join(', ')})`);
   if (v.rate !== undefined) {
     const rate = int(v.rate, '--rate', 1);
     chosen = chosen.map((s) => ({ ...s, rate: Math.max(s.burst, Math.round(rate / s.burst) * s.burst) }));
@@ -112,12 +107,34 @@ export function parseOptions(argv: string[], defaultOut: string): BenchPlan | un
     drainSec: v.drain === undefined ? p.timing.drainSec : seconds(v.drain, '--drain', 0.1),
   };
   if (v['no-micro'] === true && v['micro-only'] === true) throw new UsageError('--no-micro and --micro-only contradict each other');
+  if (v.capacity === true && v['no-capacity'] === true) throw new UsageError('--capacity and --no-capacity contradict each other');
+  if (v.receiver !== undefined && v.receiver !== 'c' && v.receiver !== 'node') throw new UsageError(`--receiver: expected c or node, got ${v.receiver}`);
+  const capacityRuns = v.capacity === true || (p.capacity.part && v['no-capacity'] !== true);
+  // The capacity part steps through the scenarios the flags chose, or the profile's set of them.
+  const chosenByFlags = v.scenario !== undefined || v.sockets !== undefined || v.rooms !== undefined;
+  const capacityScenarios = chosenByFlags ? chosen : chosen.filter((s) => p.capacity.scenarios.includes(s.id.replace(/-64B$/, '')));
+  const capacity = capacityRuns
+    ? {
+        scenarios: capacityScenarios,
+        startDeliveries: v.deliveries === undefined ? p.capacity.startDeliveries : deliveries,
+        factor: CAPACITY_FACTOR,
+        steps: v.steps === undefined ? p.capacity.steps : int(v.steps, '--steps', 1),
+        sloMs: v['slo-ms'] === undefined ? DEFAULT_SLO_MS : int(v['slo-ms'], '--slo-ms', 1),
+      }
+    : undefined;
+  if (capacity === undefined && (v.steps !== undefined || v['slo-ms'] !== undefined))
+    throw new UsageError('--steps and --slo-ms are capacity flags: add --capacity');
   return {
     profile: profileName,
     scenarios: chosen,
     peers,
+    peersChosen: v.peer !== undefined,
     timing,
     receivers: v.receivers === undefined ? 0 : int(v.receivers, '--receivers', 1),
+    receiver: v.receiver === 'node' ? 'node' : 'c',
+    receiverChosen: v.receiver !== undefined,
+    cases: v.capacity !== true,
+    capacity,
     micro: v['micro-only'] === true ? 'only' : v['no-micro'] === true ? 'off' : 'on',
     microTimeMs: p.microTimeMs,
     outDir: v.out ?? defaultOut,
@@ -146,6 +163,11 @@ function parse(argv: string[]) {
       runs: { type: 'string' },
       drain: { type: 'string' },
       receivers: { type: 'string' },
+      receiver: { type: 'string' },
+      capacity: { type: 'boolean' },
+      'no-capacity': { type: 'boolean' },
+      'slo-ms': { type: 'string' },
+      steps: { type: 'string' },
       'no-micro': { type: 'boolean' },
       'micro-only': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
@@ -157,7 +179,10 @@ function parse(argv: string[]) {
 
 function list(value: string | undefined, fallback: string[], flag: string): string[] {
   if (value === undefined) return fallback;
-  const items = value.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const items = value
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
   if (items.length === 0) throw new UsageError(`${flag}: empty list`);
   return items;
 }

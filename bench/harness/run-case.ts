@@ -10,14 +10,15 @@
  *   6. stop everything (SIGTERM, then SIGKILL), whatever happened
  */
 import type { MemberEncoding } from '../loadgen/dialect.js';
-import type { FromPublisher, FromReceiver, PeerName, ServerAddress } from '../loadgen/ipc.js';
+import type { FromPublisher, FromReceiver, ServerAddress } from '../loadgen/ipc.js';
 import { nowNs } from '../loadgen/payload.js';
 import { LoadgenProcess } from './loadgen-process.js';
 import { cpuBetween, readProc } from './procstat.js';
 import { Schedule } from './schedule.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { decodePercentiles, medianWindow } from './stats.js';
-import type { RunResult, Scenario, Timing } from './types.js';
+import { nativeProgram } from '../native/build.js';
+import type { PeerName, ReceiverKind, RunResult, Scenario, Timing } from '../types.js';
 import { type Snapshot, snapshot, windowResults } from './windows.js';
 
 /** Source addresses for member sockets (the publisher uses 127.0.0.1). */
@@ -35,6 +36,8 @@ export interface RunOptions {
   timing: Timing;
   /** Receiver processes; 0 picks one per {@link MAX_SOCKETS_PER_PROCESS} sockets. */
   receivers: number;
+  /** Which receiver holds the member sockets: the C one, or the Node one. */
+  receiver: ReceiverKind;
   /** Profile the server's CPU into this directory. */
   cpuProfDir?: string | undefined;
   /** Progress lines for a human. */
@@ -83,12 +86,24 @@ function addCloses(into: Record<string, number>, from: Record<string, number>): 
 }
 
 /** Step 2: every member socket, interleaved over the receivers so each holds a share of every room. */
-async function connectMembers(o: RunOptions, address: ServerAddress, all: Member[], receivers: Array<LoadgenProcess<FromReceiver>>, procs: number): Promise<void> {
+async function connectMembers(
+  o: RunOptions,
+  address: ServerAddress,
+  all: Member[],
+  receivers: Array<LoadgenProcess<FromReceiver>>,
+  procs: number,
+): Promise<void> {
   const connected = new Array<number>(procs).fill(0);
   const show = throttled(() => o.progress(`connected ${sum(connected)}/${all.length} sockets`));
   const answers = [];
+  let binary: string | undefined;
+  if (o.receiver === 'c') {
+    const build = nativeProgram('receiver');
+    if (!build.ok) throw new Error(build.problem);
+    binary = build.path;
+  }
   for (let r = 0; r < procs; r++) {
-    const proc = new LoadgenProcess<FromReceiver>('receiver', `receiver ${r}`);
+    const proc = new LoadgenProcess<FromReceiver>('receiver', `${o.receiver === 'c' ? 'C ' : ''}receiver ${r}`, binary);
     receivers.push(proc);
     proc.onProgress = (m) => {
       connected[r] = m.connected;
@@ -146,7 +161,14 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     }
     const showSent = throttled((sent: number) => o.progress(`published ${sent}/${schedule.total} (${s.rate}/s)`));
     publisher.onProgress = (m) => showSent(m.sent);
-    const plan = { type: 'publish', startNs: schedule.startNs.toString(), rate: s.rate, total: schedule.total, burst: s.burst, payloadBytes: s.payloadBytes } as const;
+    const plan = {
+      type: 'publish',
+      startNs: schedule.startNs.toString(),
+      rate: s.rate,
+      total: schedule.total,
+      burst: s.burst,
+      payloadBytes: s.payloadBytes,
+    } as const;
     const published = await publisher.ask(plan, 'done', (schedule.total / s.rate) * 1000 + 60_000);
     result.publisher.latenessUs = decodePercentiles(published.lateness);
     result.publisher.errors = published.errors;

@@ -4,7 +4,7 @@
  * make (publish i goes to room i mod rooms). The publisher process follows the same arithmetic
  * (../loadgen/publisher.ts).
  */
-import type { Scenario, Timing } from './types.js';
+import type { Scenario, Timing } from '../types.js';
 
 /** Publishes of a phase, rounded up to whole bursts so windows start on a burst. */
 function publishesFor(seconds: number, s: Scenario): number {
@@ -41,6 +41,11 @@ export class Schedule {
   /** The first publish of window `w`. */
   windowStart(w: number): number {
     return this.warmup + w * this.perWindow;
+  }
+
+  /** Publishes per second, over all rooms. */
+  get rate(): number {
+    return this.scenario.rate;
   }
 
   /** Deliveries every publish should make: the members of its room (all rooms are one size). */

@@ -1,13 +1,15 @@
 /**
  * Starts a server under test in its own process and stops it: roomcast through its launcher
- * (../servers/roomcast.ts), each peer from its file in ../servers/. Every one announces its port
- * in a JSON line with "msg":"listening"; the launcher waits for that line.
+ * (../servers/roomcast.ts), each Node peer from its file in ../servers/, the floor as the C
+ * program ../native/floor.c, built on first use. Every one announces its port in a JSON line
+ * with "msg":"listening"; the launcher waits for that line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { PeerName } from '../loadgen/ipc.js';
+import { nativeProgram } from '../native/build.js';
 import { roomcastArgs } from '../servers/roomcast.js';
+import type { PeerName } from '../types.js';
 
 const BENCH = fileURLToPath(new URL('..', import.meta.url));
 /** Ends a server whose runner is gone (see the file). */
@@ -33,21 +35,33 @@ export interface StartOptions {
   cpuProfDir?: string | undefined;
 }
 
-/** The node arguments that start `peer` on an ephemeral loopback port. */
-export function serverArgs(peer: PeerName): string[] {
+/** The node arguments that start Node server `peer` on an ephemeral loopback port. */
+export function serverArgs(peer: Exclude<PeerName, 'floor'>): string[] {
   const listen = { host: '127.0.0.1', port: 0 };
   if (peer === 'roomcast') return roomcastArgs(listen);
   return ['--import', 'tsx', join(BENCH, 'servers', `${peer}.ts`), '--host', listen.host, '--port', '0'];
 }
 
+/** The command that starts `peer`: node with the runner guard preloaded, or the floor's binary. */
+function serverCommand(peer: PeerName, options: StartOptions): { file: string; args: string[] } {
+  if (peer === 'floor') {
+    const build = nativeProgram('floor');
+    if (!build.ok) throw new Error(build.problem);
+    // It watches its stdin and its parent itself (the GUARD's job for the Node servers).
+    return { file: build.path, args: ['--host', '127.0.0.1', '--port', '0'] };
+  }
+  const prof = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
+  return { file: process.execPath, args: [...prof, '--import', GUARD, ...serverArgs(peer)] };
+}
+
 /** Starts `peer` and resolves once it listens. */
 export async function startServer(peer: PeerName, options: StartOptions = {}): Promise<ServerProcess> {
-  const prof = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
+  const { file, args } = serverCommand(peer, options);
   // stdin is a pipe only so that the server can tell when this process is gone (GUARD). The
   // environment goes without ROOMCAST_* variables: the bench configures roomcast by its flags
   // alone, so a shell's settings cannot change what is measured.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROOMCAST_')));
-  const child = spawn(process.execPath, [...prof, '--import', GUARD, ...serverArgs(peer)], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   let tail = '';
   const keep = (d: Buffer): void => {
     tail = (tail + d.toString()).slice(-8192);

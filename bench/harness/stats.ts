@@ -5,7 +5,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { WindowReport } from '../loadgen/ipc.js';
 import { latencyHistogram } from '../loadgen/recorder.js';
-import type { Percentiles, RunResult, WindowResult } from './types.js';
+import type { Percentiles, RunResult, WindowResult } from '../types.js';
 
 /** The percentiles the bench reports, from a histogram in µs. */
 export function percentiles(h: hdr.Histogram): Percentiles {
@@ -33,6 +33,8 @@ export interface MergedDeliveries {
   incompletePublishes: number;
   /** CLOCK_MONOTONIC ns of the window's last arrival anywhere (0 if none). */
   lastArrivalNs: number;
+  /** Per publish of the window: the latency of its last delivery, µs (0 if none). */
+  lastUs: Float64Array;
 }
 
 /**
@@ -60,7 +62,36 @@ export function mergeWindow(parts: WindowReport[], publishes: number, expectedFo
     if ((counts[k] as number) >= expectedFor(k)) completion.recordValue(Math.max(1, last[k] as number));
     else incompletePublishes += 1;
   }
-  return { delivered, latencyUs: percentiles(latency), completionUs: percentiles(completion), incompletePublishes, lastArrivalNs };
+  return { delivered, latencyUs: percentiles(latency), completionUs: percentiles(completion), incompletePublishes, lastArrivalNs, lastUs: last };
+}
+
+/**
+ * How fast the latency of a window's publishes grows with their intended send time: the
+ * least-squares slope of each publish's last-delivery latency against its due time (both in the
+ * same unit), over the publishes that reached anyone. 0 for a server that keeps up; a server
+ * that delivers at a fraction f of the offered rate builds a queue, and its latency grows at
+ * 1/f - 1. A fit over every publish, unlike the first and last arrival alone, is not moved much
+ * by one late moment at either end. `dueNs(k)` is the due time of the window's k-th publish.
+ */
+export function latencySlope(dueNs: (k: number) => number, lastUs: ArrayLike<number>): number {
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  let sxx = 0;
+  let sxy = 0;
+  const t0 = dueNs(0);
+  for (let k = 0; k < lastUs.length; k++) {
+    const y = lastUs[k] as number;
+    if (!(y > 0)) continue;
+    const x = (dueNs(k) - t0) / 1000;
+    n += 1;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  const d = n * sxx - sx * sx;
+  return n < 2 || d <= 0 ? 0 : (n * sxy - sx * sy) / d;
 }
 
 /** Index of the median window by p99 latency (the lower middle one for an even count). */

@@ -5,8 +5,8 @@
 import type { FromReceiver, WindowReport } from '../loadgen/ipc.js';
 import { cpuBetween, type ProcSample, readProc } from './procstat.js';
 import type { Schedule } from './schedule.js';
-import { mergeWindow } from './stats.js';
-import type { WindowResult } from './types.js';
+import { latencySlope, mergeWindow } from './stats.js';
+import type { WindowResult } from '../types.js';
 
 /** CPU and memory of every process of a case at one moment. */
 export interface Snapshot {
@@ -47,6 +47,13 @@ export function windowResults(schedule: Schedule, reports: Report[], samples: Sn
     const expected = schedule.expectedInWindow();
     const startAt = schedule.dueNs(from);
     const seconds = merged.lastArrivalNs > startAt ? (merged.lastArrivalNs - startAt) / 1e9 : 0;
+    // The window's publishes were offered over perWindow / rate seconds; a growing latency
+    // stretches the time they took to arrive by (1 + slope).
+    const offeredSeconds = schedule.perWindow / schedule.rate;
+    const slope = Math.max(
+      0,
+      latencySlope((k) => schedule.dueNs(from + k), merged.lastUs),
+    );
     const a = samples[w];
     const b = samples[w + 1];
     const serverCpu = cpuBetween(a?.server, b?.server);
@@ -59,6 +66,7 @@ export function windowResults(schedule: Schedule, reports: Report[], samples: Sn
       completionUs: merged.completionUs,
       incompletePublishes: merged.incompletePublishes,
       deliveriesPerSec: seconds > 0 ? merged.delivered / seconds : 0,
+      sustainedPerSec: merged.delivered / (offeredSeconds * (1 + slope)),
       seconds,
       serverCpu,
       serverCpuPerMillion: merged.delivered > 0 ? ((serverCpu.user + serverCpu.system) / merged.delivered) * 1e6 : 0,

@@ -1,14 +1,15 @@
 /**
- * The wire of the bare uWS.js and `ws` peers: a binary frame is the payload itself, in both
+ * The wire of the bare uWS.js, `ws` and floor peers: a binary frame is the payload itself, in both
  * directions. The server's first frame (any text frame) says the socket has joined its room.
  */
 import { type Dialect, FrameKind } from './dialect.js';
 import { encodeClientFrame, Opcode } from './frame.js';
 import { readStamp, STAMP_BYTES } from './payload.js';
 
-/** The raw-bytes dialect shared by the uWS.js and `ws` peers. */
+/** The raw-bytes dialect shared by the uWS.js, `ws` and floor peers. */
 export const rawDialect: Dialect = {
   supportsJson: false,
+  nativeName: 'raw',
   member: (room) => ({ path: `/rooms/${room}` }),
   read(_client, opcode, buf, start, end, stamp) {
     if (opcode === Opcode.text) return FrameKind.welcome;

@@ -39,8 +39,7 @@ function skip(buf: Buffer, end: number, wt: number): void {
     // Not `pos += varint(...)`: that would read pos before varint moves it.
     const len = varint(buf, end);
     pos += len;
-  }
-  else if (wt === 1) pos += 8;
+  } else if (wt === 1) pos += 8;
   else if (wt === 5) pos += 4;
   else throw new Error(`wire type ${wt}`);
 }
@@ -120,6 +119,7 @@ function readJson(buf: Buffer, start: number, end: number, stamp: Stamp): FrameK
 /** The roomcast dialect. */
 export const roomcastDialect: Dialect = {
   supportsJson: true,
+  nativeName: 'roomcast',
   member: (room: string, encoding: MemberEncoding) => ({ path: `/rooms/${room}`, protocol: SUBPROTOCOLS[encoding] }),
   read(_client, opcode, buf, start, end, stamp) {
     return opcode === Opcode.binary ? readProto(buf, start, end, stamp) : readJson(buf, start, end, stamp);

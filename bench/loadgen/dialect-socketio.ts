@@ -25,6 +25,7 @@ const PUBLISH_HEADER = encodeClientFrame(Opcode.text, '451-["publish",{"_placeho
 /** The Socket.IO dialect. */
 export const socketioDialect: Dialect = {
   supportsJson: false,
+  nativeName: 'socketio',
   member: (room) => ({ path: `/socket.io/?EIO=4&transport=websocket&room=${encodeURIComponent(room)}` }),
   read(client, opcode, buf, start, end, stamp) {
     if (opcode === Opcode.binary) {

@@ -31,6 +31,8 @@ export type MemberEncoding = 'proto' | 'json';
 export interface Dialect {
   /** Whether members can ask for JSON frames (roomcast only). */
   readonly supportsJson: boolean;
+  /** The same wire's name in the C receiver (../native/receiver.c). */
+  readonly nativeName: 'roomcast' | 'raw' | 'socketio';
   /** The request path and subprotocol of a member of `room`. */
   member(room: string, encoding: MemberEncoding): { path: string; protocol?: string };
   /**

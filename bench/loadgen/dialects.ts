@@ -1,11 +1,11 @@
 /**
- * The dialect of each peer (see ./dialect.ts): uWS.js and `ws` share the raw-bytes wire.
+ * The dialect of each peer (see ./dialect.ts): uWS.js, `ws` and the floor share the raw-bytes wire.
  */
 import type { Dialect } from './dialect.js';
 import { rawDialect } from './dialect-raw.js';
 import { roomcastDialect } from './dialect-roomcast.js';
 import { socketioDialect } from './dialect-socketio.js';
-import type { PeerName } from './ipc.js';
+import type { PeerName } from '../types.js';
 
 /** How the load generator speaks to each peer. */
 export const DIALECTS: Readonly<Record<PeerName, Dialect>> = {
@@ -13,4 +13,5 @@ export const DIALECTS: Readonly<Record<PeerName, Dialect>> = {
   uws: rawDialect,
   ws: rawDialect,
   socketio: socketioDialect,
+  floor: rawDialect,
 };

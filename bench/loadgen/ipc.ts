@@ -2,10 +2,8 @@
  * Messages between the bench runner and its load-generator processes (over the `fork` IPC
  * channel). Plain JSON: histograms travel as HdrHistogram's compressed base64 form.
  */
+import type { PeerName } from '../types.js';
 import type { MemberEncoding } from './dialect.js';
-
-/** The servers the bench knows; each has a dialect and a launcher. */
-export type PeerName = 'roomcast' | 'uws' | 'ws' | 'socketio';
 
 /** Where the server under test listens and how to speak to it. */
 export interface ServerAddress {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeClientFrame } from '../../src/protocol/client-frame.js';
 import { decodeJson, decodeProto, encodeJson, encodeProto } from '../../src/protocol/codec.js';
 import { encodeEventJson, encodeEventProto, type EventFields } from '../../src/protocol/events.js';
-import type { MicroResult } from '../harness/types.js';
+import type { MicroResult } from '../types.js';
 import { makePayload } from '../loadgen/payload.js';
 import { type MicroTask, runTasks } from './tasks.js';
 

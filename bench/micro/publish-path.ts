@@ -19,7 +19,7 @@ import type { Conn } from '../../src/server/connections.js';
 import type { ServerContext } from '../../src/server/context.js';
 import { topicFor } from '../../src/server/rooms.js';
 import { onMessage } from '../../src/server/commands.js';
-import type { MicroResult } from '../harness/types.js';
+import type { MicroResult } from '../types.js';
 import { makePayload } from '../loadgen/payload.js';
 import { type MicroTask, runTasks } from './tasks.js';
 

@@ -3,7 +3,7 @@
  * Shared by the codec and publish-path benches, so both report ops/s with the same margins.
  */
 import { Bench } from 'tinybench';
-import type { MicroResult } from '../harness/types.js';
+import type { MicroResult } from '../types.js';
 
 /** One task: a name, the function to time, and the size of what it encodes, if any. */
 export interface MicroTask {

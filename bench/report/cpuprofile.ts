@@ -86,8 +86,14 @@ export function printProfile(s: ProfileSummary): string {
   const idle = s.categories.find((c) => c.name.startsWith('idle'))?.ms ?? 0;
   const busy = s.totalMs - idle;
   const pct = (ms: number): string => (busy > 0 ? `${((ms / busy) * 100).toFixed(1)}%` : '-');
-  const cats = [['where the busy time went', 'ms', 'share'], ...s.categories.filter((c) => !c.name.startsWith('idle')).map((c) => [c.name, c.ms.toFixed(0), pct(c.ms)])];
-  const fns = [['top functions by self time', 'ms', 'share'], ...s.functions.filter((f) => !f.name.startsWith('(idle)')).map((f) => [f.name, f.ms.toFixed(0), pct(f.ms)])];
+  const cats = [
+    ['where the busy time went', 'ms', 'share'],
+    ...s.categories.filter((c) => !c.name.startsWith('idle')).map((c) => [c.name, c.ms.toFixed(0), pct(c.ms)]),
+  ];
+  const fns = [
+    ['top functions by self time', 'ms', 'share'],
+    ...s.functions.filter((f) => !f.name.startsWith('(idle)')).map((f) => [f.name, f.ms.toFixed(0), pct(f.ms)]),
+  ];
   return `profile: ${s.totalMs.toFixed(0)} ms sampled, ${busy.toFixed(0)} ms busy\n${columns(cats)}\n\n${columns(fns)}\n`;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Number formatting shared by the text table and the HTML report.
  */
-import type { CaseResult, RunResult, WindowResult } from '../harness/types.js';
+import type { CaseResult, RunResult, WindowResult } from '../types.js';
 
 /** 412 -> "412µs", 3600 -> "3.60ms", 1_200_000 -> "1.20s". */
 export function us(v: number): string {
@@ -53,5 +53,12 @@ export function medianOf(c: CaseResult): WindowResult | undefined {
 export function columns(rows: string[][]): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

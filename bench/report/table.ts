@@ -3,8 +3,7 @@
  * project cares most about), then one line per case from its median window, then the
  * micro-benchmarks.
  */
-import type { CaseResult, MicroResult } from '../harness/types.js';
-import type { PeerName } from '../loadgen/ipc.js';
+import type { CaseResult, MicroResult, PeerName } from '../types.js';
 import { bytes, columns, count, medianOf, percent, ratio, reported, us } from './format.js';
 
 /**
@@ -62,7 +61,26 @@ function problems(c: CaseResult): string | undefined {
 /** One line per case, from the median window of its median run. */
 export function printCases(cases: CaseResult[]): string {
   const rows = [
-    ['scenario', 'peer', 'sockets', 'pub/s', 'dlv/s', 'reach', 'p50', 'p90', 'p99', 'p99.9', 'max', 'p99 runs', 'last p99', 'srv cpu/M', 'usr/sys', 'srv peak', 'per conn', 'lg cores'],
+    [
+      'scenario',
+      'peer',
+      'sockets',
+      'pub/s',
+      'dlv/s',
+      'reach',
+      'p50',
+      'p90',
+      'p99',
+      'p99.9',
+      'max',
+      'p99 runs',
+      'last p99',
+      'srv cpu/M',
+      'usr/sys',
+      'srv peak',
+      'per conn',
+      'lg cores',
+    ],
   ];
   const notes: string[] = [];
   for (const c of cases) {

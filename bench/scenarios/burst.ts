@@ -5,8 +5,8 @@
  *
  * Runs alone: `node --import tsx bench/scenarios/burst.ts --sockets 1000 --burst 20`.
  */
-import type { Scenario } from '../harness/types.js';
-import { runAlone } from './alone.js';
+import type { Scenario } from '../types.js';
+import { isMain, runAlone } from './alone.js';
 import { size } from './fanout.js';
 
 /** One room of `sockets` members, publishes in bursts of `burst`. */
@@ -25,4 +25,4 @@ export function burst(sockets: number, burstSize: number, deliveriesPerSec: numb
   };
 }
 
-runAlone(import.meta.url, 'burst');
+if (isMain(import.meta.url)) runAlone('burst');

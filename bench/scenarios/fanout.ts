@@ -5,8 +5,8 @@
  *
  * Runs alone: `node --import tsx bench/scenarios/fanout.ts --sockets 1000 --peer roomcast,uws`.
  */
-import type { Scenario } from '../harness/types.js';
-import { runAlone } from './alone.js';
+import type { Scenario } from '../types.js';
+import { isMain, runAlone } from './alone.js';
 
 /** The fan-out scenario for `sockets` members. */
 export function fanout(sockets: number, deliveriesPerSec: number, payloadBytes: number): Scenario {
@@ -28,4 +28,4 @@ export function size(n: number): string {
   return n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n);
 }
 
-runAlone(import.meta.url, 'fanout');
+if (isMain(import.meta.url)) runAlone('fanout');

@@ -4,8 +4,8 @@
  *
  * Runs alone: `node --import tsx bench/scenarios/mixed.ts --sockets 1000`.
  */
-import type { Scenario } from '../harness/types.js';
-import { runAlone } from './alone.js';
+import type { Scenario } from '../types.js';
+import { isMain, runAlone } from './alone.js';
 import { size } from './fanout.js';
 
 /** One room of `sockets` members, every other one taking JSON. */
@@ -23,4 +23,4 @@ export function mixed(sockets: number, deliveriesPerSec: number, payloadBytes: n
   };
 }
 
-runAlone(import.meta.url, 'mixed');
+if (isMain(import.meta.url)) runAlone('mixed');

@@ -5,8 +5,8 @@
  *
  * Runs alone: `node --import tsx bench/scenarios/rooms.ts --rooms 100x100`.
  */
-import type { Scenario } from '../harness/types.js';
-import { runAlone } from './alone.js';
+import type { Scenario } from '../types.js';
+import { isMain, runAlone } from './alone.js';
 
 /** `rooms` rooms of `members` members each. */
 export function manyRooms(rooms: number, members: number, deliveriesPerSec: number, payloadBytes: number): Scenario {
@@ -23,4 +23,4 @@ export function manyRooms(rooms: number, members: number, deliveriesPerSec: numb
   };
 }
 
-runAlone(import.meta.url, 'rooms');
+if (isMain(import.meta.url)) runAlone('rooms');

@@ -26,6 +26,8 @@ export interface Publication {
   connId: string;
   /** The publishing user's id, '' for server-side and anonymous publishes. */
   userId: string;
+  /** What made a server-side publish ("ticker", "http", an HTTP caller's name); unset for clients'. */
+  source?: string | undefined;
   /** Leave the publishing connection out of the fan-out (publish_no_self). */
   excludeSelf: boolean;
 }
@@ -92,10 +94,18 @@ export interface SequencedPublication extends Publication {
   /**
    * The event as protobuf (roomcast.v1.Event without seq), when it was encoded in another
    * process. The fan-out then frames these bytes for protobuf members instead of encoding
-   * again, and decodes them only if the room has JSON members; timeUs, text, data and userId
-   * are not filled in.
+   * again, and decodes them only if the room has JSON members; timeUs, text, data, userId and
+   * source are not filled in.
    */
   encoded?: Uint8Array;
+}
+
+/**
+ * Whether a broker has already logged `err` (e.g. Redis being away, which it reports once per
+ * outage rather than once per failed operation): callers answer it without logging it again.
+ */
+export function alreadyReported(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { reported?: unknown }).reported === true;
 }
 
 /** Called for each publication that reaches this process, in room order. */
@@ -159,4 +169,22 @@ export interface Broker {
   close(): Promise<void>;
   /** What this process holds for room streams, for brokers that keep them in memory. */
   usage?(): { streams: number; bytes: number };
+  /** Delivery repair counters, for brokers that repair what the network lost (Redis). */
+  readonly counters?: BrokerCounters;
+}
+
+/** Counters of a broker that repairs delivery between processes (Redis), for /metrics. */
+export interface BrokerCounters {
+  /** Gaps found in a room's delivery (a seq skipped, or a new epoch). */
+  gaps: number;
+  /** Events read back from a room's stream to fill a gap. */
+  repairedEvents: number;
+  /** StreamReset notices given to a room's members (what could not be repaired, a new epoch). */
+  resets: number;
+  /** Messages dropped because they had been delivered already (or belong to an epoch left). */
+  duplicates: number;
+  /** Operations (publishes, joins, reads) that failed because the broker's backend was away. */
+  unavailable: number;
+  /** Reads (joins, history) that went on before this process had delivered up to their position. */
+  lateReads: number;
 }

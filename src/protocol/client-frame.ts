@@ -1,13 +1,13 @@
 /**
  * Reading one client frame on the server: protobuf or proto3 JSON into a ClientMessage and the
- * command it names, with the errors a client is told (MALFORMED_FRAME, UNKNOWN_COMMAND), and a
+ * command it names (unknown fields skipped), with the error a client is told (MALFORMED_FRAME), and a
  * best-effort request id for frames that cannot be read.
  */
 import protobuf from 'protobufjs/minimal.js';
 import { roomcast } from '../gen/roomcast.js';
 import { oneofMembers } from './descriptors.js';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { JsonShapeError, readProto3Json } from './json-read.js';
+import { readProto3Json } from './json-read.js';
 import type { ClientMessage, CommandName } from './types.js';
 
 const v1 = roomcast.v1;
@@ -20,15 +20,19 @@ export interface DecodedCommand {
   id: number;
   command: CommandName | undefined;
   message: ClientMessage;
+  /** When `command` is undefined: the first top-level JSON key this server does not know, if any. */
+  unknownKey?: string | undefined;
 }
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Decodes one client frame. Throws {@link ProtocolError}: MALFORMED_FRAME when the bytes are not
- * a ClientMessage in the frame's encoding, UNKNOWN_COMMAND when they are but name no command
- * this server knows (an unknown protobuf field, or an unknown top-level JSON key). In the
- * second case `id` is still recovered when possible, see {@link readRequestId}.
+ * Decodes one client frame. Unknown fields are skipped at every depth, in both encodings (the
+ * protobuf rule, so an older server keeps working with a newer client): a known command with an
+ * extra field runs. A frame whose bytes are not a ClientMessage in its encoding (bad protobuf,
+ * bad JSON, a wrong type, two members of a oneof) throws {@link ProtocolError} MALFORMED_FRAME; a
+ * frame that decodes but holds no known command comes back with `command` undefined (the caller
+ * answers UNKNOWN_COMMAND).
  */
 export function decodeClientFrame(bytes: Uint8Array, isBinary: boolean): DecodedCommand {
   if (isBinary) {
@@ -44,18 +48,19 @@ export function decodeClientFrame(bytes: Uint8Array, isBinary: boolean): Decoded
   let message: ClientMessage;
   try {
     // The reader builds a ClientMessage from its descriptor; its declared type is a generic record.
-    message = readProto3Json('ClientMessage', obj) as ClientMessage;
+    message = readProto3Json('ClientMessage', obj, { ignoreUnknownFields: true }) as ClientMessage;
   } catch (err) {
-    if (err instanceof JsonShapeError && err.unknownTopLevelKey !== undefined) {
-      throw new ProtocolError(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND, `unknown command "${err.unknownTopLevelKey}"`);
-    }
     throw new ProtocolError(ErrorCode.ERROR_CODE_MALFORMED_FRAME, `not a JSON ClientMessage: ${(err as Error).message}`);
   }
   let command: CommandName | undefined;
   for (const key in message) {
     if (COMMANDS.has(key)) command = key as CommandName;
   }
-  return { id: message.id ?? 0, command, message };
+  if (command !== undefined) return { id: message.id ?? 0, command, message };
+  // readProto3Json succeeded, so obj is a plain object; a key it skipped names the command.
+  const fields = obj as Record<string, unknown>;
+  const unknownKey = Object.keys(fields).find((k) => !(k in message) && k !== 'id' && fields[k] !== null);
+  return { id: message.id ?? 0, command, message, unknownKey };
 }
 
 function parseJsonFrame(bytes: Uint8Array): unknown {

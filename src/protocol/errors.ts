@@ -25,8 +25,11 @@ export function errorCodeName(code: ErrorCode): string {
 
 /**
  * Whether a client should reconnect after a close code: the standard "going away" and the
- * 4000-4499 range say yes; 1000 (asked for), 1009 and 4500-4999 say no. 1006 (no close frame:
- * network loss, or a frame past the hard size limit) says yes, with backoff.
+ * 4000-4499 range say yes; 1000 (asked for), 1009 and 4500-4999 say no. 1006 (no close frame)
+ * says yes, with backoff: it is a network loss or a cut by uWS itself (idle timeout, full send
+ * buffer, a frame past twice maxFrameBytes, a text frame that is not UTF-8), and a client cannot
+ * tell these apart. The last two are the client's own fault, which the SDK never commits (it
+ * sends only frames it encoded, within its size limit); the backoff bounds any other client's loop.
  */
 export function shouldReconnect(code: number): boolean {
   if (code === 1000 || code === 1009) return false;

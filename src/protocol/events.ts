@@ -20,6 +20,8 @@ export interface EventFields {
   data?: Uint8Array | undefined;
   connId: string;
   userId: string;
+  /** What published a server-side event ("ticker", "http", a caller's name); absent for clients'. */
+  source?: string | undefined;
 }
 
 // One writer for every event: after reset() it writes into the same growing buffer, so an
@@ -66,6 +68,7 @@ export function decodeEventFields(eventWithoutSeq: Uint8Array, seq: number): Eve
     data: e.data ?? undefined,
     connId: e.connId,
     userId: e.userId,
+    source: e.source,
   };
 }
 
@@ -88,6 +91,7 @@ export function decodeEventFrame(frame: Uint8Array): EventFields {
     data: e.data ?? undefined,
     connId: e.connId ?? '',
     userId: e.userId ?? '',
+    source: e.source ?? '',
   };
 }
 
@@ -104,5 +108,6 @@ export function encodeEventJson(e: EventFields): string {
   else if (e.data != null) s += `,"data":"${encodeBase64(e.data)}"`;
   if (e.connId !== '') s += `,"connId":${JSON.stringify(e.connId)}`;
   if (e.userId !== '') s += `,"userId":${JSON.stringify(e.userId)}`;
+  if (e.source != null && e.source !== '') s += `,"source":${JSON.stringify(e.source)}`;
   return `${s}}}`;
 }

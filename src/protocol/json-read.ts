@@ -13,12 +13,9 @@ import { type FieldInfo, info, INT64_TYPES, type MessageInfo, PACKAGE, UINT64_TY
 
 /** A JSON value did not fit the message it was read as. */
 export class JsonShapeError extends Error {
-  /** Set when the unknown key sits at the top level of the message being read. */
-  readonly unknownTopLevelKey: string | undefined;
-  constructor(message: string, unknownTopLevelKey?: string) {
+  constructor(message: string) {
     super(message);
     this.name = 'JsonShapeError';
-    this.unknownTopLevelKey = unknownTopLevelKey;
   }
 }
 
@@ -28,8 +25,8 @@ export interface ReadOptions {
   defaults: boolean;
   /**
    * Skip unknown fields and read unknown enum names as 0, like the standard parsers' option of
-   * the same name. For clients reading a server that may be newer than they are; the server
-   * itself reads strictly.
+   * the same name: a reader keeps working with a newer peer. Clients set it for server frames, the
+   * server for client frames and HTTP bodies (protobuf's own rule, the same in both encodings).
    */
   ignoreUnknownFields: boolean;
 }
@@ -142,7 +139,7 @@ function readMessage(m: MessageInfo, value: unknown, path: string, depth: number
     const fieldPath = path ? `${path}.${key}` : key;
     if (!field) {
       if (opts.ignoreUnknownFields) continue;
-      throw new JsonShapeError(`${fieldPath}: unknown field of ${m.fullName}`, depth === 0 ? key : undefined);
+      throw new JsonShapeError(`${fieldPath}: unknown field of ${m.fullName}`);
     }
     if (field.name in out) throw new JsonShapeError(`${fieldPath}: field given twice`);
     const v = (value as Record<string, unknown>)[key];

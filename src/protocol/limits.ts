@@ -21,6 +21,22 @@ export function checkRoomName(name: string | null | undefined): string {
   return name;
 }
 
+/** Names of server-side publishers (Publish.source of the HTTP API): like room names, up to 64. */
+export const SOURCE_PATTERN = /^[A-Za-z0-9_.:@~=+-]{1,64}$/;
+
+/**
+ * The Event.source of an HTTP publish: the caller's `Publish.source`, or "http" when it gives
+ * none. Throws ERROR_CODE_BAD_REQUEST for a name outside SOURCE_PATTERN.
+ */
+export function checkSource(source: string | null | undefined): string {
+  if (source == null || source === '') return 'http';
+  if (!SOURCE_PATTERN.test(source)) {
+    const shown = source.length > 64 ? `${source.slice(0, 64)}…` : source;
+    throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `bad source ${JSON.stringify(shown)}: use 1-64 characters from A-Z a-z 0-9 _ . : @ ~ = + -`);
+  }
+  return source;
+}
+
 /** A payload as the wire carries it: text or bytes, at most one. */
 export interface Payload {
   text?: string | null;

@@ -90,9 +90,9 @@ export function registerAdminRoutes(ctx: ServerContext, app: TemplatedApp): void
     }),
   );
 
-  app.any('/api/users/:user/connections', methodNotAllowed('GET'));
-  app.any('/api/users/:user/disconnect', methodNotAllowed('POST'));
-  app.any('/api/rooms/:room/remove', methodNotAllowed('POST'));
-  app.any('/api/rooms/:room/presence', methodNotAllowed('GET'));
-  app.any('/api/rooms/:room/presence-stats', methodNotAllowed('GET'));
+  app.any('/api/users/:user/connections', methodNotAllowed(ctx, 'GET'));
+  app.any('/api/users/:user/disconnect', methodNotAllowed(ctx, 'POST'));
+  app.any('/api/rooms/:room/remove', methodNotAllowed(ctx, 'POST'));
+  app.any('/api/rooms/:room/presence', methodNotAllowed(ctx, 'GET'));
+  app.any('/api/rooms/:room/presence-stats', methodNotAllowed(ctx, 'GET'));
 }

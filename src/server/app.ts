@@ -14,6 +14,7 @@ import { createRedisPresence } from '../broker/presence-redis.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { CloseCode } from '../protocol/errors.js';
+import { AddressLimits } from './address-limits.js';
 import { registerAdminRoutes } from './admin.js';
 import { RoomPatterns } from './auth/permissions.js';
 import { createAuthenticator } from './auth/tokens.js';
@@ -21,6 +22,7 @@ import { onMessage } from './commands.js';
 import { onClose } from './connection/close.js';
 import { onOpen } from './connection/open.js';
 import { upgrade } from './connection/upgrade.js';
+import { ClientAddresses } from './client-address.js';
 import { type Conn, Connections } from './connections.js';
 import type { ServerContext } from './context.js';
 import { createFanout } from './fanout.js';
@@ -30,7 +32,7 @@ import { createMetrics, registerMetricsRoute } from './metrics.js';
 import { defaultPageDir, registerPageRoutes } from './page.js';
 import { Recoveries } from './recoveries.js';
 import { Rooms } from './rooms.js';
-import { checkSlowConsumers } from './slow-consumers.js';
+import { type SlowConsumerCheck, startSlowConsumerCheck } from './slow-consumers.js';
 import { createStats, type Stats } from './stats.js';
 import { tick } from './ticker.js';
 import { fallbackMessage, isNativeUws, uWS } from './uws.js';
@@ -83,7 +85,7 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
   const log = deps.log;
   const shared = config.broker === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, log } : undefined;
   const history = new HistoryRules(config.history);
-  const broker = deps.broker ?? (shared ? createRedisBroker(shared) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
+  const broker = deps.broker ?? (shared ? createRedisBroker({ ...shared, history }) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
   const presence = deps.presence ?? (shared ? createRedisPresence(shared) : createMemoryPresence());
   const conns = new Connections();
   const stats = createStats();
@@ -93,7 +95,21 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
   });
   const auth = createAuthenticator(config);
   const recoveries = new Recoveries();
-  const ctx: ServerContext = { config, log, app, broker, presence, auth, rooms, conns, stats, presenceRooms: new RoomPatterns(config.presenceEvents), recoveries };
+  const ctx: ServerContext = {
+    config,
+    log,
+    app,
+    broker,
+    presence,
+    auth,
+    rooms,
+    conns,
+    stats,
+    presenceRooms: new RoomPatterns(config.presenceEvents),
+    recoveries,
+    addressLimits: new AddressLimits(config),
+    clientAddresses: new ClientAddresses(config.trustedProxies),
+  };
   return { ctx, handlers: createFanout(app, rooms, conns, stats, recoveries) };
 }
 
@@ -126,10 +142,12 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     subscription: (_ws, topic, newCount) => rooms.topicCount(Buffer.from(topic).toString('latin1'), newCount),
     // A replay waiting for room in the send buffer goes on (recovery.ts).
     drain: (ws) => ctx.recoveries.resume(ws.getUserData().id),
-    close: (ws, code) => onClose(ctx, ws, code),
+    close: (ws, code, message) => onClose(ctx, ws, code, message),
   });
   app.ws('/ws', behavior(false));
   app.ws('/rooms/:room', behavior(true));
+  // `/rooms/` and `/rooms/a/b` match no parameter route: answer them 400 (bad room name), not 404.
+  app.ws('/rooms/*', behavior(true));
   const registry = createMetrics(ctx);
   registerMetricsRoute(ctx, app, registry);
   registerAdminRoutes(ctx, app);
@@ -140,6 +158,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
   let listenSocket: us_listen_socket | undefined;
   let port = 0;
   const timers: NodeJS.Timeout[] = [];
+  let slowCheck: SlowConsumerCheck | undefined;
 
   return {
     get port() {
@@ -169,7 +188,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
         });
       });
       if (config.tickMs > 0) timers.push(setInterval(() => tick(ctx), config.tickMs));
-      timers.push(setInterval(() => checkSlowConsumers(ctx), config.slowConsumerCheckMs));
+      slowCheck = startSlowConsumerCheck(ctx);
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       const pageUrl = page ? `${config.tlsCert !== '' ? 'https' : 'http'}://${host}:${port}/` : 'off';
       log.info({ host: config.host, port, tls: config.tlsCert !== '', broker: broker.kind, auth: auth.enabled ? (auth.required ? 'required' : 'optional') : 'off', page: pageUrl }, 'listening');
@@ -179,6 +198,8 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     async close() {
       for (const t of timers) clearInterval(t);
       timers.length = 0;
+      slowCheck?.stop();
+      slowCheck = undefined;
       if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
       for (const conn of conns.values()) conn.ws?.end(CloseCode.CLOSE_CODE_GOING_AWAY, 'server shutting down');

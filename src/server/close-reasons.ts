@@ -15,6 +15,7 @@ export const CLOSE_REASONS = {
   token_expired: { code: CloseCode.CLOSE_CODE_TOKEN_EXPIRED },
   too_many_connections: { code: CloseCode.CLOSE_CODE_TRY_AGAIN_LATER },
   too_many_per_ip: { code: CloseCode.CLOSE_CODE_TRY_AGAIN_LATER },
+  connect_rate: { code: CloseCode.CLOSE_CODE_TRY_AGAIN_LATER },
   policy: { code: CloseCode.CLOSE_CODE_POLICY },
   admin: { code: CloseCode.CLOSE_CODE_DISCONNECTED },
   internal: { code: CloseCode.CLOSE_CODE_INTERNAL_ERROR },

@@ -4,6 +4,7 @@
  * abuse (garbage, flooding) closes the connection.
  */
 import type { WebSocket } from 'uWebSockets.js';
+import { alreadyReported } from '../broker/broker.js';
 import { type DecodedCommand, decodeClientFrame, readRequestId } from '../protocol/client-frame.js';
 import { longToNumber } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
@@ -19,6 +20,7 @@ import { readHistory } from './history.js';
 import { joinRoom, leaveRoom } from './membership.js';
 import { recoverJoin } from './recovery.js';
 import { send, sendLater } from './send.js';
+import { refuseAndCheck, takeToken } from './rate-limit.js';
 
 /** Sends an Error reply for request `id` (0: not tied to a request), counting it. */
 function sendError(ctx: ServerContext, conn: Conn, id: number, code: ErrorCode, message: string, later = false): void {
@@ -34,7 +36,7 @@ function fail(ctx: ServerContext, conn: Conn, cmd: DecodedCommand, err: unknown,
     sendError(ctx, conn, cmd.id, err.code, err.message, later);
     return;
   }
-  ctx.log.error({ err, conn: conn.id, command: cmd.command }, 'command failed');
+  if (!alreadyReported(err)) ctx.log.error({ err, conn: conn.id, command: cmd.command }, 'command failed');
   sendError(ctx, conn, cmd.id, ErrorCode.ERROR_CODE_INTERNAL, 'internal error', later);
 }
 
@@ -50,18 +52,6 @@ function replyWhen<T>(ctx: ServerContext, conn: Conn, cmd: DecodedCommand, value
   );
 }
 
-/** Takes one token from the connection's bucket; false when it is empty. */
-function takeToken(ctx: ServerContext, conn: Conn): boolean {
-  const perSec = ctx.config.rateLimitPerSec;
-  if (perSec === 0) return true;
-  const now = performance.now();
-  conn.tokens = Math.min(ctx.config.rateLimitBurst, conn.tokens + ((now - conn.refilledAt) * perSec) / 1000);
-  conn.refilledAt = now;
-  if (conn.tokens < 1) return false;
-  conn.tokens -= 1;
-  return true;
-}
-
 /** Handles one frame from a client. */
 export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayBuffer, isBinary: boolean): void {
   const conn = ws.getUserData();
@@ -72,11 +62,10 @@ export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayB
     return;
   }
   const view = new Uint8Array(bytes);
-  if (!takeToken(ctx, conn)) {
+  if (ctx.config.rateLimitPerSec > 0 && !takeToken(ctx.config, conn.rate, performance.now())) {
     onRateLimited(ctx, conn, view, isBinary);
     return;
   }
-  conn.rateLimitedInRow = 0;
   let cmd: DecodedCommand;
   try {
     cmd = decodeClientFrame(view, isBinary);
@@ -94,10 +83,11 @@ export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayB
 
 function onRateLimited(ctx: ServerContext, conn: Conn, view: Uint8Array, isBinary: boolean): void {
   ctx.stats.rateLimited += 1;
-  conn.rateLimitedInRow += 1;
-  if (conn.rateLimitedInRow >= ctx.config.maxRateLimited) {
+  const { flooding, refused, total } = refuseAndCheck(ctx.config, conn.rate, performance.now());
+  if (flooding) {
     ctx.log.info({ conn: conn.id, remote: conn.remoteAddress }, 'closing a connection that keeps flooding');
-    closeConn(ctx, conn, 'flooding', `${conn.rateLimitedInRow} frames over the rate limit in a row`);
+    const window = ctx.config.floodWindowMs / 1000;
+    closeConn(ctx, conn, 'flooding', `${refused} of ${total} frames over the rate limit in ${window} s`);
     return;
   }
   sendError(ctx, conn, readRequestId(view, isBinary), ErrorCode.ERROR_CODE_RATE_LIMITED, `over the rate limit of ${ctx.config.rateLimitPerSec} frames/s (burst ${ctx.config.rateLimitBurst}); the frame was not processed`);
@@ -153,6 +143,9 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
       const room = memberRoom(conn, p.room);
       if (!canPublish(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not publish to room "${room}"`);
       checkPayload(p, ctx.config.maxPayloadBytes);
+      if (p.source != null && p.source !== '') {
+        throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'source is for server-side publishes (HTTP API); a client\'s events carry its connId and userId');
+      }
       const seq = ctx.broker.publish({
         room,
         timeUs: nowUs(),
@@ -201,7 +194,8 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
     case 'echo': {
       const e = m.echo ?? {};
       checkPayload(e, ctx.config.maxPayloadBytes, true);
-      send(conn, { id: cmd.id, echo: e.data != null ? { data: e.data } : { text: e.text ?? '' } });
+      // Echo exactly what was sent: a payload-less echo gets a payload-less reply.
+      send(conn, { id: cmd.id, echo: e.data != null ? { data: e.data } : e.text != null ? { text: e.text } : {} });
       return;
     }
     case 'close': {
@@ -232,6 +226,9 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
       return;
     }
     case undefined:
-      throw new ProtocolError(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND, 'unknown command: the frame names no command this server knows');
+      throw new ProtocolError(
+        ErrorCode.ERROR_CODE_UNKNOWN_COMMAND,
+        cmd.unknownKey !== undefined ? `unknown command "${cmd.unknownKey}": the frame names no command this server knows` : 'unknown command: the frame names no command this server knows',
+      );
   }
 }

@@ -8,6 +8,7 @@ import type { Encoding } from '../protocol/types.js';
 import type { Identity } from './auth/permissions.js';
 import type { CloseCode } from '../protocol/errors.js';
 import type { CloseReason } from './close-reasons.js';
+import type { RateState } from './rate-limit.js';
 
 /** A close decided before the socket opened (limits, origin, a bad URL token). */
 export interface Refusal {
@@ -35,11 +36,8 @@ export interface Conn {
   urlToken: string | undefined;
   /** Set by the upgrade when the connection is to be closed as soon as it opens. */
   refusal: Refusal | undefined;
-  /** Rate limit bucket: tokens left, and when it was last refilled (performance.now()). */
-  tokens: number;
-  refilledAt: number;
-  /** Rate-limited frames in a row. */
-  rateLimitedInRow: number;
+  /** Rate limit bucket and flood window (see rate-limit.ts). */
+  rate: RateState;
   /** Unreadable frames in a row. */
   badFrames: number;
   /** Under the `drop` policy: found over maxBackpressure and not yet caught up. */
@@ -68,6 +66,7 @@ export class Connections {
   /** A fresh connection record (not yet open). */
   create(encoding: Encoding, urlRoom: string | undefined, remoteAddress: string, identity: Identity | undefined, rateLimitBurst: number): Conn {
     this.counter += 1;
+    const now = performance.now();
     return {
       id: `${this.nodeId}-${this.counter.toString(36)}`,
       encoding,
@@ -79,9 +78,7 @@ export class Connections {
       authPending: false,
       urlToken: undefined,
       refusal: undefined,
-      tokens: rateLimitBurst,
-      refilledAt: performance.now(),
-      rateLimitedInRow: 0,
+      rate: { tokens: rateLimitBurst, refilledAt: now, periodStart: now, accepted: 0, refused: 0, prevAccepted: 0, prevRefused: 0 },
       badFrames: 0,
       slow: false,
       timer: undefined,

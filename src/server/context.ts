@@ -6,7 +6,9 @@ import type { Broker } from '../broker/broker.js';
 import type { PresenceStore } from '../broker/presence.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { AddressLimits } from './address-limits.js';
 import type { Authenticator } from './auth/tokens.js';
+import type { ClientAddresses } from './client-address.js';
 import type { Connections } from './connections.js';
 import type { RoomPatterns } from './auth/permissions.js';
 import type { Recoveries } from './recoveries.js';
@@ -28,4 +30,8 @@ export interface ServerContext {
   readonly presenceRooms: RoomPatterns;
   /** Connections recovering into rooms: live events for them wait here (see recovery.ts). */
   readonly recoveries: Recoveries;
+  /** Per-address connect rate and the rate state of closed connections. */
+  readonly addressLimits: AddressLimits;
+  /** Who per-address limits count a connection against (trustedProxies). */
+  readonly clientAddresses: ClientAddresses;
 }

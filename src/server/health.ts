@@ -58,5 +58,5 @@ export function registerHealthRoute(ctx: ServerContext, app: TemplatedApp): void
       res.writeStatus('200 OK').writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(body);
     });
   });
-  app.any('/healthz', methodNotAllowed('GET'));
+  app.any('/healthz', methodNotAllowed(ctx, 'GET'));
 }

@@ -6,15 +6,23 @@
  * Bodies are roomcast.v1 messages: proto3 JSON by default, protobuf with
  * `Content-Type: application/x-protobuf`. Replies use protobuf when the request's Accept header
  * asks for it (or, with no Accept preference, when the request body was protobuf).
+ *
+ * A reply sent before the request's body has been read to its end (413, 401, any error) stops
+ * reading the connection and says `Connection: close`: otherwise uWS would go on reading and
+ * discarding the rest of the body. The socket is not closed at once: closing a socket with unread
+ * data makes the kernel send a reset, which often reaches a client that is still writing before
+ * the reply does (seen with uWS.js v20.30), so the client would never learn why. Paused, the
+ * connection costs nothing; the client closes it once it has the reply, or uWS closes it when its
+ * HTTP idle timeout (10 s) passes.
  */
+import { alreadyReported } from '../broker/broker.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { decodeJson, decodeProto, encodeJson, encodeProto } from '../protocol/codec.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import type { Encoding, Messages, TypeName } from '../protocol/types.js';
 import { authorize } from './auth/api-key.js';
 import type { ServerContext } from './context.js';
-
-const PROTOBUF_TYPE = 'application/x-protobuf';
+import { acceptedEncoding, bodyEncodingOf, type Framing, framingError, hasBody, PROTOBUF_TYPE, readFraming } from './http-headers.js';
 
 const STATUS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.ERROR_CODE_UNAUTHENTICATED]: '401 Unauthorized',
@@ -59,18 +67,39 @@ function encodeReply<K extends TypeName>(type: K, body: Messages[K], encoding: E
   return encoding === 'proto' ? encodeProto(type, body) : encodeJson(type, body);
 }
 
-function writeReply(res: HttpResponse, status: string, contentType: string, payload: string | Uint8Array, headers: Record<string, string> = {}): void {
+/**
+ * What happens to the connection after a reply: kept alive (the request was read to its end),
+ * `stop` reading it (a body is still coming: see the module comment), or `close` it at once
+ * (the framing is ambiguous: no byte after the headers may be read as another request).
+ */
+type After = 'keep' | 'stop' | 'close';
+
+/** Writes a whole reply, then keeps, stops reading or closes the connection. */
+function writeReply(res: HttpResponse, status: string, contentType: string, payload: string | Uint8Array, headers: Record<string, string> = {}, after: After = 'keep'): void {
   if (res.aborted === true) return;
   res.cork(() => {
+    if (after === 'stop') res.pause();
     res.writeStatus(status).writeHeader('content-type', contentType);
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
-    res.end(payload);
+    if (after === 'stop') res.writeHeader('connection', 'close');
+    res.end(payload, after === 'close');
   });
 }
 
-function writeError(res: HttpResponse, err: ProtocolError, encoding: Encoding, status = httpStatus(err.code), extra: Record<string, string> = {}): void {
+function writeError(res: HttpResponse, err: ProtocolError, encoding: Encoding, status = httpStatus(err.code), extra: Record<string, string> = {}, after: After = 'keep'): void {
   const headers = err.code === ErrorCode.ERROR_CODE_UNAUTHENTICATED || err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED ? { 'www-authenticate': 'Bearer realm="roomcast"', ...extra } : extra;
-  writeReply(res, status, encoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply('Error', { code: err.code, message: err.message }, encoding), headers);
+  writeReply(res, status, encoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply('Error', { code: err.code, message: err.message }, encoding), headers, after);
+}
+
+/**
+ * Answers a request whose framing is ambiguous with 400 and closes the connection (the bytes
+ * after its headers cannot be trusted to be the body). True when it did.
+ */
+function refuseFraming(ctx: ServerContext, res: HttpResponse, framing: Framing, encoding: Encoding): boolean {
+  if (framing.problem === undefined) return false;
+  ctx.stats.httpClosed.bad_framing += 1;
+  writeError(res, framingError(framing), encoding, undefined, {}, 'close');
+  return true;
 }
 
 function decodeParam(raw: string): string {
@@ -83,21 +112,27 @@ function decodeParam(raw: string): string {
 
 /**
  * Collects a body of at most `limit` bytes. uWS requires onData to be attached before the
- * handler returns. `abort` settles the promise when the client goes away mid-body.
+ * handler returns. `abort` settles the promise when the client goes away mid-body; `done` says
+ * whether the body has been read to its end. A declared Content-Length over the limit fails at
+ * once, before a byte of the body is read.
  */
-function collectBody(res: HttpResponse, limit: number): { body: Promise<Buffer>; abort(): void } {
+function collectBody(res: HttpResponse, limit: number, declared: number | undefined): { body: Promise<Buffer>; abort(): void; done(): boolean } {
   let fail: (err: Error) => void = () => {};
+  let ended = false;
+  const tooLarge = () => new ProtocolError(ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE, `body exceeds ${limit} bytes`);
   const body = new Promise<Buffer>((resolve, reject) => {
     fail = reject;
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let failed = declared !== undefined && declared > limit;
+    if (failed) reject(tooLarge());
     res.onData((chunk, isLast) => {
+      if (isLast) ended = true;
       if (failed) return;
       size += chunk.byteLength;
       if (size > limit) {
         failed = true;
-        reject(new ProtocolError(ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE, `body exceeds ${limit} bytes`));
+        reject(tooLarge());
         return;
       }
       // uWS reuses the chunk's memory after this callback returns: copy it.
@@ -105,7 +140,7 @@ function collectBody(res: HttpResponse, limit: number): { body: Promise<Buffer>;
       if (isLast) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     });
   });
-  return { body, abort: () => fail(new Error('request aborted')) };
+  return { body, abort: () => fail(new Error('request aborted')), done: () => ended };
 }
 
 /**
@@ -118,17 +153,23 @@ export function handler(
   fn: (call: HttpCall) => Promise<HttpReply> | HttpReply,
 ): (res: HttpResponse, req: HttpRequest) => void {
   return (res, req) => {
-    const accept = req.getHeader('accept');
-    const bodyEncoding: Encoding = req.getHeader('content-type').startsWith(PROTOBUF_TYPE) ? 'proto' : 'json';
-    let replyEncoding: Encoding = bodyEncoding;
-    if (accept.includes(PROTOBUF_TYPE)) replyEncoding = 'proto';
-    else if (accept.includes('json')) replyEncoding = 'json';
+    const bodyEncoding = bodyEncodingOf(req.getHeader('content-type'));
+    const replyEncoding: Encoding = acceptedEncoding(req.getHeader('accept')) ?? bodyEncoding;
+    const framing = readFraming(req);
+    if (refuseFraming(ctx, res, framing, replyEncoding)) return;
     const rawParams = Array.from({ length: options.params ?? 0 }, (_, i) => req.getParameter(i) ?? '');
     const authorization = req.getHeader('authorization');
     const method = req.getMethod();
     const url = req.getUrl();
     const query = req.getQuery() ?? '';
-    const collected = options.body === true ? collectBody(res, ctx.config.maxFrameBytes) : undefined;
+    const collected = options.body === true ? collectBody(res, ctx.config.maxFrameBytes, framing.contentLength) : undefined;
+    // A route that reads no body leaves one to uWS, which would read it to the end: stop instead.
+    const after = (): After => {
+      const pending = collected === undefined ? hasBody(framing) : !collected.done();
+      if (!pending) return 'keep';
+      if (res.aborted !== true) ctx.stats.httpClosed.unread_body += 1;
+      return 'stop';
+    };
     res.onAborted(() => {
       res.aborted = true;
       collected?.abort();
@@ -150,32 +191,37 @@ export function handler(
         message: async <K extends TypeName>(type: K) => {
           const bytes = await body;
           if (bodyEncoding === 'proto') return decodeProto(type, bytes);
-          return decodeJson(type, bytes.length === 0 ? '{}' : bytes);
+          // Unknown fields are skipped, in both encodings, as in WebSocket frames.
+          return decodeJson(type, bytes.length === 0 ? '{}' : bytes, { ignoreUnknownFields: true });
         },
       };
       return fn(call);
     };
     run().then(
       (reply) => {
-        if ('text' in reply) writeReply(res, '200 OK', reply.contentType, reply.text);
-        else writeReply(res, reply.status ?? '200 OK', replyEncoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply(reply.type, reply.body, replyEncoding));
+        if ('text' in reply) writeReply(res, '200 OK', reply.contentType, reply.text, {}, after());
+        else writeReply(res, reply.status ?? '200 OK', replyEncoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply(reply.type, reply.body, replyEncoding), {}, after());
       },
       (err: unknown) => {
         if (err instanceof ProtocolError) {
-          writeError(res, err, replyEncoding);
+          writeError(res, err, replyEncoding, undefined, {}, after());
           return;
         }
-        ctx.log.error({ err, method, url }, 'HTTP handler failed');
-        writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, 'internal error'), replyEncoding);
+        if (!alreadyReported(err)) ctx.log.error({ err, method, url }, 'HTTP handler failed');
+        writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, 'internal error'), replyEncoding, undefined, {}, after());
       },
     );
   };
 }
 
 /** Answers 405 on a known path with the wrong method. */
-export function methodNotAllowed(allowed: string): (res: HttpResponse, req: HttpRequest) => void {
+export function methodNotAllowed(ctx: ServerContext, allowed: string): (res: HttpResponse, req: HttpRequest) => void {
   return (res, req) => {
-    const encoding: Encoding = req.getHeader('accept').includes(PROTOBUF_TYPE) ? 'proto' : 'json';
-    writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `use ${allowed}`), encoding, '405 Method Not Allowed', { allow: allowed });
+    const encoding: Encoding = acceptedEncoding(req.getHeader('accept')) === 'proto' ? 'proto' : 'json';
+    const framing = readFraming(req);
+    if (refuseFraming(ctx, res, framing, encoding)) return;
+    const unread = hasBody(framing);
+    if (unread) ctx.stats.httpClosed.unread_body += 1;
+    writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `use ${allowed}`), encoding, '405 Method Not Allowed', { allow: allowed }, unread ? 'stop' : 'keep');
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
-import { checkPayload, checkRoomName } from '../protocol/limits.js';
+import { checkPayload, checkRoomName, checkSource } from '../protocol/limits.js';
 import { nowUs } from './clock.js';
 import type { ServerContext } from './context.js';
 import { readHistory } from './history.js';
@@ -20,7 +20,8 @@ function publish(ctx: ServerContext) {
     }
     if (p.excludeSelf === true) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'excludeSelf needs a publishing connection; the HTTP API has none');
     checkPayload(p, ctx.config.maxPayloadBytes);
-    const seq = await ctx.broker.publish({ room, timeUs: nowUs(), text: p.text ?? undefined, data: p.data ?? undefined, connId: '', userId: '', excludeSelf: false });
+    const source = checkSource(p.source);
+    const seq = await ctx.broker.publish({ room, timeUs: nowUs(), text: p.text ?? undefined, data: p.data ?? undefined, connId: '', userId: '', source, excludeSelf: false });
     return { type: 'PublishReply', body: { room, seq } };
   });
 }
@@ -51,9 +52,9 @@ export function registerHttpRoutes(ctx: ServerContext, app: TemplatedApp): void 
   app.get('/api/rooms', handler(ctx, {}, () => ({ type: 'RoomList', body: { rooms: ctx.rooms.list() } })));
   app.post('/api/rooms/:room/publish', publish(ctx));
   app.get('/api/rooms/:room/history', history(ctx));
-  app.any('/api/rooms/:room/history', methodNotAllowed('GET'));
-  app.any('/api/rooms', methodNotAllowed('GET'));
-  app.any('/api/rooms/:room/publish', methodNotAllowed('POST'));
+  app.any('/api/rooms/:room/history', methodNotAllowed(ctx, 'GET'));
+  app.any('/api/rooms', methodNotAllowed(ctx, 'GET'));
+  app.any('/api/rooms/:room/publish', methodNotAllowed(ctx, 'POST'));
   app.any(
     '/*',
     handler(ctx, { auth: false }, (call) => {

@@ -83,6 +83,8 @@ export function createMetrics(ctx: ServerContext): Registry {
   );
   labelledCounterFrom(r, 'roomcast_closed_total', 'Connections the server closed or refused, by reason (slow_consumer counts slow-consumer closes).', 'reason', () => s.closed);
   labelledCounterFrom(r, 'roomcast_disconnects_total', 'Accepted connections that ended, by WebSocket close code (1006: no close frame, e.g. network loss, idle timeout).', 'code', () => s.disconnects);
+  labelledCounterFrom(r, 'roomcast_http_closed_total', 'HTTP connections not kept alive after the reply: unread_body (answered before the body ended, e.g. 413: no longer read, Connection: close), bad_framing (two different Content-Lengths, 400, closed at once).', 'reason', () => s.httpClosed);
+  labelledCounterFrom(r, 'roomcast_cutoffs_total', 'Connections uWS ended itself with no close frame (clients see 1006), by cause: invalid_utf8, frame_too_big, idle_timeout, bad_frame, lost (no reason: network loss or the full backpressure limit).', 'cause', () => s.cutoffs);
   labelledCounterFrom(r, 'roomcast_auth_failures_total', 'Failed authentications, by reason.', 'reason', () => s.authFailures);
   counterFrom(r, 'roomcast_stream_resets_total', 'StreamReset notices fanned out (a room stream changed epoch under its members).', () => s.streamResets);
   counterFrom(r, 'roomcast_replayed_events_total', 'Events replayed to connections that joined with since.', () => s.replayedEvents);

@@ -126,7 +126,7 @@ export function registerPageRoutes(ctx: ServerContext, app: TemplatedApp, dir: s
     const asset = page.ok ? page.assets.get(f.path) : undefined;
     if (page.ok && asset === undefined) continue;
     app.get(f.path, asset !== undefined ? serve(asset) : unavailable);
-    app.any(f.path, methodNotAllowed('GET'));
+    app.any(f.path, methodNotAllowed(ctx, 'GET'));
   }
   return true;
 }

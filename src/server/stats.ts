@@ -4,6 +4,14 @@
  */
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { CLOSE_REASON_NAMES, type CloseReason } from './close-reasons.js';
+import type { CutoffCause } from './connection/cutoffs.js';
+
+/**
+ * Why the server ended an HTTP connection after its reply (a label of roomcast_http_closed_total):
+ * the reply went out before the request body had been read to its end (reading stops), or the
+ * request's framing was ambiguous (two different Content-Lengths: closed at once).
+ */
+export type HttpCloseReason = 'unread_body' | 'bad_framing';
 
 /** Why authentication failed (a label of roomcast_auth_failures_total). */
 export type AuthFailure = 'missing' | 'invalid' | 'expired' | 'timeout';
@@ -35,6 +43,8 @@ export interface Stats {
    * drops and uWS's own cut-offs (idle timeout, backpressure limit, oversized frame).
    */
   disconnects: Record<number, number>;
+  /** Of those, the ones uWS ended itself with no close frame (1006), by cause (see cutoffs.ts). */
+  cutoffs: Record<CutoffCause, number>;
   /**
    * Recipients per publication as a histogram: counts per bucket of FANOUT_BUCKETS (the last
    * slot is +Inf), not cumulative, and their sum. See recordFanout.
@@ -49,6 +59,8 @@ export interface Stats {
   recoveries: number[];
   /** Events replayed by recovering joins. */
   replayedEvents: number;
+  /** HTTP connections not kept alive after the reply (no longer read, or closed), by reason. */
+  httpClosed: Record<HttpCloseReason, number>;
 }
 
 /** Upper bounds of the fan-out histogram's buckets (recipients per publication). */
@@ -77,12 +89,14 @@ export function createStats(): Stats {
     authFailures: { missing: 0, invalid: 0, expired: 0, timeout: 0 },
     connectionsOpened: 0,
     disconnects: {},
+    cutoffs: { invalid_utf8: 0, frame_too_big: 0, idle_timeout: 0, bad_frame: 0, lost: 0 },
     fanoutCounts: new Array<number>(FANOUT_BUCKETS.length + 1).fill(0),
     fanoutSum: 0,
     slowConsumerEpisodes: 0,
     streamResets: 0,
     recoveries: [],
     replayedEvents: 0,
+    httpClosed: { unread_body: 0, bad_framing: 0 },
   };
 }
 

@@ -3,6 +3,7 @@
  * publish path as everything else. With several processes, each ticks the rooms it has members
  * in; a claim per room and tick period (through the broker) makes one of them publish.
  */
+import { alreadyReported } from '../broker/broker.js';
 import { nowUs } from './clock.js';
 import type { ServerContext } from './context.js';
 
@@ -14,8 +15,8 @@ export function tick(ctx: ServerContext): void {
   const slot = Math.floor(timeUs / 1000 / period);
   for (const room of ctx.rooms.names()) {
     const publish = (): void => {
-      const r = ctx.broker.publish({ room, timeUs, text, connId: '', userId: '', excludeSelf: false });
-      if (typeof r !== 'number') r.catch((err: unknown) => ctx.log.warn({ err, room }, 'tick publish failed'));
+      const r = ctx.broker.publish({ room, timeUs, text, connId: '', userId: '', source: 'ticker', excludeSelf: false });
+      if (typeof r !== 'number') r.catch((err: unknown) => alreadyReported(err) || ctx.log.warn({ err, room }, 'tick publish failed'));
     };
     const claimed = ctx.broker.claim(`tick:${room}:${slot}`, period * 2);
     if (claimed === true) publish();
@@ -24,7 +25,7 @@ export function tick(ctx: ServerContext): void {
         (mine) => {
           if (mine) publish();
         },
-        (err: unknown) => ctx.log.warn({ err, room }, 'tick claim failed'),
+        (err: unknown) => alreadyReported(err) || ctx.log.warn({ err, room }, 'tick claim failed'),
       );
     }
   }

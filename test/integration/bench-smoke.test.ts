@@ -1,7 +1,9 @@
 /**
- * `npm run bench` end to end with tiny numbers: every peer runs the one-room fan-out with a few
- * sockets for about a second (roomcast also the half-JSON room, and once more CPU-profiled), and the results
- * are complete and well formed, with every delivery made. Nothing here judges speed.
+ * `npm run bench` end to end with tiny numbers: every peer (the C floor included) runs the
+ * one-room fan-out with a few sockets for about a second, its members held by the C receiver
+ * (roomcast also the half-JSON room, and once more CPU-profiled), and the results are complete
+ * and well formed, with every delivery made; a capacity run of two steps; and the fallback to
+ * Node receivers where no C compiler works. Nothing here judges speed.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,13 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { BenchResults } from '../../bench/harness/types.js';
-import { withTimeout } from '../helpers.js';
+import type { BenchResults } from '../../bench/types.js';
+import { requireTool, withTimeout } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT });
+const noCompiler = requireTool('cc');
+
+function runBench(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -32,12 +36,16 @@ describe('npm run bench (smoke profile)', () => {
   const out = mkdtempSync(join(tmpdir(), 'roomcast-bench-'));
   after(() => rmSync(out, { recursive: true, force: true }));
 
-  it('runs every peer and writes complete results with 100 % reach', async () => {
+  it('runs every peer and writes complete results with 100 % reach', { skip: noCompiler }, async () => {
     const r = await runBench(['--profile', 'smoke', '--scenario', 'fanout,mixed', '--cpu-prof', '--out', out]);
     assert.equal(r.code, 0, `exit code; stderr:\n${r.stderr}`);
 
     // The first lines are roomcast's ratios to each peer.
-    assert.match(r.stdout, /^roomcast vs +uws dlv\/s +uws p99 +ws dlv\/s +ws p99 +socketio dlv\/s +socketio p99\nfanout-4 +\d+\.\d\dx/);
+    assert.match(
+      r.stdout,
+      /^roomcast vs +uws dlv\/s +uws p99 +ws dlv\/s +ws p99 +socketio dlv\/s +socketio p99 +floor dlv\/s +floor p99\nfanout-4 +\d+\.\d\dx/,
+    );
+    assert.match(r.stdout, /^receivers: C$/m);
     assert.match(r.stderr, /connected 4 sockets in [\d.]+ s[\s\S]*published \d+\/35/, 'progress is shown');
 
     const files = readdirSync(out);
@@ -47,9 +55,23 @@ describe('npm run bench (smoke profile)', () => {
     const results = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResults;
 
     assert.equal(results.profile, 'smoke');
+    assert.equal(results.receiver, 'c');
+    assert.deepEqual(results.notes, []);
+    assert.equal(results.capacity, undefined);
     assert.deepEqual(
       results.cases.map((c) => `${c.scenario.id} ${c.peer} ${c.status}`),
-      ['fanout-4 roomcast ok', 'fanout-4 uws ok', 'fanout-4 ws ok', 'fanout-4 socketio ok', 'mixed-4 roomcast ok', 'mixed-4 uws skipped', 'mixed-4 ws skipped', 'mixed-4 socketio skipped'],
+      [
+        'fanout-4 roomcast ok',
+        'fanout-4 uws ok',
+        'fanout-4 ws ok',
+        'fanout-4 socketio ok',
+        'fanout-4 floor ok',
+        'mixed-4 roomcast ok',
+        'mixed-4 uws skipped',
+        'mixed-4 ws skipped',
+        'mixed-4 socketio skipped',
+        'mixed-4 floor skipped',
+      ],
     );
     for (const c of results.cases.filter((x) => x.status === 'ok')) {
       const tag = `${c.scenario.id} ${c.peer}`;
@@ -72,7 +94,7 @@ describe('npm run bench (smoke profile)', () => {
         assert.equal(w.incompletePublishes, 0, tag);
         const l = w.latencyUs;
         assert.ok(l.p50 > 0 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, `${tag}: percentiles in order ${JSON.stringify(l)}`);
-        assert.ok(w.deliveriesPerSec > 0 && w.seconds > 0, tag);
+        assert.ok(w.deliveriesPerSec > 0 && w.seconds > 0 && w.sustainedPerSec > 0, tag);
         assert.ok(run.server.peakRss > 0 && run.server.baselineRss > 0, `${tag}: server memory read`);
         assert.ok(run.publisher.latenessUs.count > 0, `${tag}: publisher lateness recorded`);
       }
@@ -93,5 +115,73 @@ describe('npm run bench (smoke profile)', () => {
     assert.ok(profDir, 'profile directory');
     assert.equal(readdirSync(join(out, profDir)).filter((f) => f.endsWith('.cpuprofile')).length, 1);
     assert.match(r.stdout, /where the busy time went/);
+  });
+
+  it('steps the offered load up in capacity mode and reports the knee', { skip: noCompiler }, async () => {
+    const r = await runBench(['--profile', 'smoke', '--capacity', '--peer', 'roomcast,floor', '--no-micro', '--out', out]);
+    assert.equal(r.code, 0, `exit code; stderr:\n${r.stderr}`);
+    // The ratios at the knee head the output, then the knee of each peer.
+    assert.match(r.stdout, /^roomcast vs \(knee\) +floor held +floor p99= +floor cpu\/M +floor mem\nfanout-4 +\d+\.\d\dx/);
+    assert.match(r.stdout, /\nscenario +peer +knee dlv\/s[^\n]*\nfanout-4 +roomcast +\d+/);
+    assert.match(r.stderr, /\[capacity\] fanout-4 floor step 2\/2: .*held/);
+
+    const json = readdirSync(out)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .pop();
+    assert.ok(json);
+    const results = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResults;
+    assert.deepEqual(results.cases, [], 'the capacity part only');
+    const cap = results.capacity;
+    assert.ok(cap);
+    assert.deepEqual([cap.startDeliveries, cap.factor, cap.maxSteps, cap.sloMs], [200, 1.5, 2, 250]);
+    assert.deepEqual(
+      cap.results.map((c) => `${c.scenario.id} ${c.peer} ${c.status}`),
+      ['fanout-4 roomcast ok', 'fanout-4 floor ok'],
+    );
+    for (const c of cap.results) {
+      assert.deepEqual(
+        c.steps.map((s) => [s.rate, s.offeredPerSec]),
+        [
+          [50, 200],
+          [75, 300],
+        ],
+        c.peer,
+      );
+      for (const s of c.steps) {
+        assert.equal(s.run.status, 'ok', `${c.peer}: ${s.run.note}`);
+        assert.equal(s.run.windows[s.run.median]?.reach, 1, c.peer);
+      }
+      // No speed is judged: a tiny load on a busy machine may still miss the SLO, but the knee is
+      // always the last step held before the first one that was not.
+      const firstMiss = c.steps.findIndex((s) => !s.held);
+      assert.equal(c.knee, firstMiss === -1 ? c.steps.length - 1 : firstMiss - 1, c.peer);
+    }
+    const html = readFileSync(join(out, json.replace(/\.json$/, '.html')), 'utf8');
+    assert.match(html, /Capacity: the knee of each peer/);
+    assert.match(html, /fanout-4: one room of 4 members: delivered vs offered/);
+    assert.match(html, /fanout-4: one room of 4 members: p99 vs offered/);
+    assert.match(html, /knee at 300 offered deliveries\/s|knee at 200 offered deliveries\/s/, 'the knee is marked');
+  });
+
+  it('falls back to the Node receivers and leaves the floor out without a C compiler', async () => {
+    const env = { ...process.env, CC: '/nonexistent/cc' };
+    const r = await runBench(['--profile', 'smoke', '--scenario', 'fanout', '--peer', 'uws', '--no-micro', '--out', out], env);
+    assert.equal(r.code, 0, `exit code; stderr:\n${r.stderr}`);
+    assert.match(r.stderr, /warning: Node receivers instead of the C receiver: cannot build bench\/native\/receiver\.c with \/nonexistent\/cc/);
+    assert.match(r.stdout, /^receivers: Node$/m);
+    const json = readdirSync(out)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .pop();
+    assert.ok(json);
+    const results = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResults;
+    assert.equal(results.receiver, 'node');
+    assert.equal(results.cases[0]?.runs[0]?.windows[0]?.reach, 1);
+
+    // Asked for by name, a C program that does not build is an error, not a fallback.
+    const chosen = await runBench(['--profile', 'smoke', '--scenario', 'fanout', '--peer', 'floor', '--no-micro', '--out', out], env);
+    assert.equal(chosen.code, 1);
+    assert.match(chosen.stderr, /bench: cannot build bench\/native\/floor\.c/);
   });
 });

@@ -84,6 +84,9 @@ describe('bench WebSocket client', () => {
   });
 
   it('rejects a refused handshake with the status line', async () => {
-    await assert.rejects(connectWs({ host: '127.0.0.1', port, path: '/refuse' }, { onFrame: () => {}, onClose: () => {} }), /handshake refused: HTTP\/1\.1 401/);
+    await assert.rejects(
+      connectWs({ host: '127.0.0.1', port, path: '/refuse' }, { onFrame: () => {}, onClose: () => {} }),
+      /handshake refused: HTTP\/1\.1 401/,
+    );
   });
 });

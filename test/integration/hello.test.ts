@@ -36,6 +36,15 @@ for (const encoding of ['proto', 'json'] as const) {
       c.close();
     });
 
+    it('answers an echo with no payload with an echo with no payload', async () => {
+      const c = await TestClient.connect(srv.url(), encoding);
+      const r = await c.request({ echo: {} });
+      assert.deepEqual(r.echo, {}, 'neither text nor data is set');
+      const empty = await c.request({ echo: { text: '' } });
+      assert.equal(empty.echo?.text, '', 'an empty text is echoed as an empty text');
+      c.close();
+    });
+
     it('answers an unknown command with ERROR_CODE_UNKNOWN_COMMAND and stays open', async () => {
       const c = await TestClient.connect(srv.url(), encoding);
       if (encoding === 'json') {
@@ -46,9 +55,22 @@ for (const encoding of ['proto', 'json'] as const) {
       }
       const reply = await c.waitFor((m) => m.id === 7, 'error reply');
       assert.equal(reply.error?.code, ErrorCode.ERROR_CODE_UNKNOWN_COMMAND);
-      assert.match(reply.error?.message ?? '', /unknown command/);
+      assert.match(reply.error?.message ?? '', encoding === 'json' ? /unknown command "frobnicate"/ : /unknown command/);
       const again = await c.request({ echo: { text: 'still here' } });
       assert.equal(again.echo?.text, 'still here');
+      c.close();
+    });
+
+    it('skips unknown fields next to a known command and runs it (one rule in both encodings)', async () => {
+      const c = await TestClient.connect(srv.url(), encoding);
+      if (encoding === 'json') {
+        c.ws.send('{"id": 8, "traceId": "abc", "echo": {"text": "ran", "lang": "en"}}');
+      } else {
+        // ClientMessage{id 8, echo{text "ran"}} plus an unknown field 15 (length 1) at the top.
+        c.ws.send(new Uint8Array([0x08, 0x08, 0x7a, 0x01, 0x00, 0x12, 0x05, 0x0a, 0x03, 0x72, 0x61, 0x6e]));
+      }
+      const reply = await c.waitFor((m) => m.id === 8, 'echo reply');
+      assert.equal(reply.echo?.text, 'ran');
       c.close();
     });
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJson, decodeProto, encodeProto } from '../../src/protocol/codec.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
 import { httpRequest, startServer, TestClient, type TestServer } from '../helpers.js';
 
 const KEY = 'test-key-0123456789abcdef';
@@ -30,6 +31,7 @@ describe('POST /api/rooms/:room/publish', () => {
       const [ev] = await c.events('news', 1);
       assert.equal(ev?.text, 'extra!');
       assert.equal(ev?.connId, '', 'server-side events carry no connection id');
+      assert.equal(ev?.source, 'http', 'but say what sent them');
       assert.equal(ev?.seq, 1);
     }
     p.close();
@@ -45,6 +47,42 @@ describe('POST /api/rooms/:room/publish', () => {
     assert.deepEqual(decodeProto('PublishReply', new Uint8Array(res.body)), { room: 'bin', seq: 1 });
     const [ev] = await c.events('bin', 1);
     assert.deepEqual(new Uint8Array(ev?.data ?? []), new Uint8Array([1, 2, 3]));
+    c.close();
+  });
+
+  it('takes a sender name in Publish.source and refuses a bad one; clients may not set it', async () => {
+    const j = await TestClient.connect(srv.url('/rooms/named'), 'json');
+    const p = await TestClient.connect(srv.url('/rooms/named'), 'proto');
+    const res = await httpRequest(srv.http, 'POST', '/api/rooms/named/publish', { body: '{"text":"invoice paid","source":"billing"}', headers: auth });
+    assert.equal(res.status, 200);
+    for (const c of [j, p]) assert.equal((await c.events('named', 1))[0]?.source, 'billing');
+    const bad = await httpRequest(srv.http, 'POST', '/api/rooms/named/publish', { body: '{"text":"x","source":"no spaces"}', headers: auth });
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json() as { code: string }).code, 'ERROR_CODE_BAD_REQUEST');
+    for (const c of [j, p]) {
+      const r = await c.request({ publish: { room: 'named', text: 'me', source: 'ticker' } });
+      assert.equal(r.error?.code, ErrorCode.ERROR_CODE_BAD_REQUEST, 'a client cannot pose as a server-side publisher');
+      assert.match(r.error?.message ?? '', /source/);
+    }
+    const own = await j.request({ publish: { room: 'named', text: 'mine' } });
+    assert.equal(own.publish?.seq, 2);
+    const [, ev] = await p.events('named', 2);
+    assert.equal(ev?.source, '', "a client's event has no source");
+    assert.equal(ev?.connId, j.connId);
+    j.close();
+    p.close();
+  });
+
+  it('skips unknown body fields in both encodings (a newer caller against this server)', async () => {
+    const c = await TestClient.connect(srv.url('/rooms/newer'), 'proto');
+    const json = await httpRequest(srv.http, 'POST', '/api/rooms/newer/publish', { body: '{"text":"a","priority":"high","future":{"x":1}}', headers: auth });
+    assert.equal(json.status, 200, json.body.toString());
+    // Publish with text "b" and an unknown field 15 (length-delimited, 1 byte).
+    const proto = new Uint8Array([...encodeProto('Publish', { text: 'b' }), 0x7a, 0x01, 0x00]);
+    const bin = await httpRequest(srv.http, 'POST', '/api/rooms/newer/publish', { body: proto, headers: { ...auth, 'content-type': 'application/x-protobuf' } });
+    assert.equal(bin.status, 200);
+    const evs = await c.events('newer', 2);
+    assert.deepEqual(evs.map((e) => e?.text), ['a', 'b']);
     c.close();
   });
 
@@ -87,7 +125,8 @@ describe('POST /api/rooms/:room/publish', () => {
     const cases: Array<[string, string, string | Uint8Array, number, string, Record<string, string>?]> = [
       ['bad room', '/api/rooms/bad%20room/publish', '{"text":"x"}', 400, 'ERROR_CODE_BAD_ROOM_NAME'],
       ['not JSON', '/api/rooms/a/publish', '{"text":', 400, 'ERROR_CODE_MALFORMED_FRAME'],
-      ['unknown field', '/api/rooms/a/publish', '{"txt":"x"}', 400, 'ERROR_CODE_MALFORMED_FRAME'],
+      ['unknown field skipped, no payload left', '/api/rooms/a/publish', '{"txt":"x"}', 400, 'ERROR_CODE_BAD_REQUEST'],
+      ['wrong type', '/api/rooms/a/publish', '{"text":7}', 400, 'ERROR_CODE_MALFORMED_FRAME'],
       ['no payload', '/api/rooms/a/publish', '{}', 400, 'ERROR_CODE_BAD_REQUEST'],
       ['room mismatch', '/api/rooms/a/publish', '{"room":"b","text":"x"}', 400, 'ERROR_CODE_BAD_REQUEST'],
       ['excludeSelf', '/api/rooms/a/publish', '{"text":"x","excludeSelf":true}', 400, 'ERROR_CODE_BAD_REQUEST'],

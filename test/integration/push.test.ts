@@ -16,6 +16,7 @@ describe('ticker', () => {
       const evsB = await b.events('tick-b', 3, 3000);
       for (const ev of [...evsA, ...evsB]) {
         assert.equal(ev?.connId, '');
+        assert.equal(ev?.source, 'ticker', 'ticks say what sent them');
         const shown = Date.parse(ev?.text ?? '');
         assert.ok(Math.abs(shown - Date.now()) < 10_000, `tick text ${ev?.text} is the current time`);
         assert.equal(Math.floor(Number(ev?.timeUs ?? 0) / 1000), shown, 'text and timeUs agree to the millisecond');
@@ -66,6 +67,45 @@ describe('slow consumers', () => {
       const evs = await fast.events('firehose', sent, 10_000);
       assert.deepEqual(evs.map((e) => e?.seq), Array.from({ length: sent }, (_, i) => i + 1), 'the reading client lost nothing');
       fast.close();
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it(`with the default limits, a reader that stops at 2,000 events/s of 1 KB gets ${CloseCode.CLOSE_CODE_SLOW_CONSUMER} in every run; another member loses nothing`, async () => {
+    // Only the frame rate limit is lifted (the publisher sends 2,000 frames/s); maxBackpressure,
+    // slowConsumer and slowConsumerCheckMs keep their defaults.
+    const srv = await startServer({ rateLimitPerSec: 0 });
+    try {
+      const text = 'x'.repeat(1000);
+      for (let run = 1; run <= 3; run += 1) {
+        const room = `stall-${run}`;
+        const slow = await TestClient.connect(srv.url(`/rooms/${room}`), 'proto');
+        const fast = await TestClient.connect(srv.url(`/rooms/${room}`), 'json');
+        const publisher = await TestClient.connect(srv.url(`/rooms/${room}`), 'proto');
+        const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+        socket.pause();
+        const closedBefore = srv.server.stats.closed.slow_consumer;
+        const cutBefore = srv.server.stats.cutoffs.lost;
+        const ended = () => srv.server.stats.closed.slow_consumer > closedBefore || srv.server.stats.cutoffs.lost > cutBefore;
+        let sent = 0;
+        const started = Date.now();
+        // 20 publishes every 10 ms: 2,000 events/s, until the server lets go of the reader.
+        while (!ended() && Date.now() - started < 15_000) {
+          const tickStart = Date.now();
+          for (let i = 0; i < 20; i += 1) publisher.send({ publish: { room, text, excludeSelf: true } });
+          sent += 20;
+          await sleep(Math.max(0, 10 - (Date.now() - tickStart)));
+        }
+        socket.resume();
+        const closed = await withTimeout(slow.closed, 10_000, 'the slow reader\'s close');
+        assert.equal(closed.code, CloseCode.CLOSE_CODE_SLOW_CONSUMER, `run ${run}: closed with ${closed.code} after ${Date.now() - started} ms and ${sent} events`);
+        assert.match(closed.reason, /slow consumer/);
+        const evs = await fast.events(room, sent, 20_000);
+        assert.deepEqual(evs.map((e) => e?.seq), Array.from({ length: sent }, (_, i) => i + 1), `run ${run}: the reading member lost nothing`);
+        fast.close();
+        publisher.close();
+      }
     } finally {
       await srv.close();
     }

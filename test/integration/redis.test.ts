@@ -76,9 +76,16 @@ describe('broker=redis', { skip: missing }, () => {
     const c = await TestClient.connect(b.url('/rooms/http'), 'proto');
     const res = await httpRequest(a.http, 'POST', '/api/rooms/http/publish', { body: '{"text":"via A"}' });
     assert.deepEqual(res.json(), { room: 'http', seq: '1' });
-    assert.equal((await c.events('http', 1))[0]?.text, 'via A');
+    const j = await TestClient.connect(b.url('/rooms/http'), 'json');
+    const res2 = await httpRequest(a.http, 'POST', '/api/rooms/http/publish', { body: '{"text":"named","source":"billing"}' });
+    assert.deepEqual(res2.json(), { room: 'http', seq: '2' });
+    const evs = await c.events('http', 2);
+    assert.equal(evs[0]?.text, 'via A');
+    assert.deepEqual(evs.map((e) => e?.source), ['http', 'billing'], 'source crosses processes in the forwarded bytes');
+    assert.equal((await j.events('http', 1))[0]?.source, 'billing', 'and survives the decode for JSON members');
+    j.close();
     const empty = await httpRequest(a.http, 'POST', '/api/rooms/nobody-here/publish', { body: '{"text":"x"}' });
-    assert.deepEqual(empty.json(), { room: 'nobody-here' }, 'seq 0: no process has the room');
+    assert.deepEqual(empty.json(), { room: 'nobody-here', seq: '1' }, 'rooms keep history by default: sequenced and stored with nobody listening');
     c.close();
   });
 
@@ -124,7 +131,7 @@ describe('broker=redis', { skip: missing }, () => {
     const { Redis } = await import('ioredis');
     const probe = new Redis(redis.url);
     try {
-      const numsub = async () => Number(((await probe.pubsub('NUMSUB', 'test:room:sub')) as [string, number])[1]);
+      const numsub = async () => Number(((await probe.pubsub('NUMSUB', 'test:{sub}:ch')) as [string, number])[1]);
       const c1 = await TestClient.connect(a.url('/rooms/sub'), 'proto');
       const c2 = await TestClient.connect(b.url('/rooms/sub'), 'proto');
       assert.equal(await numsub(), 2);

@@ -4,9 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseOptions, UsageError } from '../../bench/harness/options.js';
+import { parseOptions as parseWith, UsageError } from '../../bench/harness/options.js';
 import { members } from '../../bench/harness/run-case.js';
+import { SCENARIOS } from '../../bench/run.js';
 
+const parseOptions = (argv: string[], out: string) => parseWith(argv, out, SCENARIOS);
 const parse = (...argv: string[]) => {
   const plan = parseOptions(argv, '/tmp/out');
   assert.ok(plan);
@@ -20,7 +22,7 @@ describe('bench options', () => {
       p.scenarios.map((s) => s.id),
       ['fanout-1k', 'fanout-5k', 'fanout-10k', 'rooms-100x100', 'mixed-1k', 'burst-1kx20'],
     );
-    assert.deepEqual(p.peers, ['roomcast', 'uws', 'ws', 'socketio']);
+    assert.deepEqual(p.peers, ['roomcast', 'uws', 'ws', 'socketio', 'floor']);
     for (const s of p.scenarios.filter((x) => x.burst === 1)) assert.equal(s.rate * s.membersPerRoom, 50_000, s.id);
     assert.equal(p.micro, 'on');
     assert.deepEqual(p.timing, { warmupSec: 0.5, windowSec: 1.5, windows: 1, runs: 3, drainSec: 3 });
@@ -31,13 +33,31 @@ describe('bench options', () => {
     const p = parse('--scenario', 'fanout,burst', '--sockets', '200,19000', '--peer', 'uws,roomcast', '--payload', '64,4096', '--rate', '50', '--no-micro');
     assert.deepEqual(
       p.scenarios.map((s) => s.id),
-      ['fanout-200-64B', 'fanout-19k-64B', 'burst-200x20-64B', 'burst-19kx20-64B', 'fanout-200-4096B', 'fanout-19k-4096B', 'burst-200x20-4096B', 'burst-19kx20-4096B'],
+      [
+        'fanout-200-64B',
+        'fanout-19k-64B',
+        'burst-200x20-64B',
+        'burst-19kx20-64B',
+        'fanout-200-4096B',
+        'fanout-19k-4096B',
+        'burst-200x20-4096B',
+        'burst-19kx20-4096B',
+      ],
     );
-    assert.ok(p.scenarios.every((s) => s.rate === (s.burst > 1 ? 60 : 50)), 'rates round to whole bursts');
+    assert.ok(
+      p.scenarios.every((s) => s.rate === (s.burst > 1 ? 60 : 50)),
+      'rates round to whole bursts',
+    );
     assert.deepEqual(p.peers, ['uws', 'roomcast']);
     assert.equal(p.micro, 'off');
-    assert.deepEqual(parse('--scenario', 'fanout-5k').scenarios.map((s) => s.id), ['fanout-5k']);
-    assert.deepEqual(parse('--rooms', '10x3', '--scenario', 'rooms').scenarios.map((s) => [s.rooms, s.membersPerRoom]), [[10, 3]]);
+    assert.deepEqual(
+      parse('--scenario', 'fanout-5k').scenarios.map((s) => s.id),
+      ['fanout-5k'],
+    );
+    assert.deepEqual(
+      parse('--rooms', '10x3', '--scenario', 'rooms').scenarios.map((s) => [s.rooms, s.membersPerRoom]),
+      [[10, 3]],
+    );
   });
 
   it('refuses bad flags, naming them', () => {
@@ -50,9 +70,62 @@ describe('bench options', () => {
       [['--colour'], /colour/],
       [['--no-micro', '--micro-only'], /contradict/],
     ] as Array<[string[], RegExp]>) {
-      assert.throws(() => parseOptions(args, '/tmp'), (e: unknown) => e instanceof UsageError && pattern.test(e.message), args.join(' '));
+      assert.throws(
+        () => parseOptions(args, '/tmp'),
+        (e: unknown) => e instanceof UsageError && pattern.test(e.message),
+        args.join(' '),
+      );
     }
     assert.equal(parseOptions(['--help'], '/tmp'), undefined);
+  });
+
+  it('chooses the receiver and the capacity part', () => {
+    const quick = parse();
+    assert.equal(quick.receiver, 'c');
+    assert.equal(quick.receiverChosen, false);
+    assert.ok(quick.peers.includes('floor'));
+    assert.equal(quick.capacity, undefined, 'quick has no capacity part');
+    assert.equal(quick.cases, true);
+    assert.equal(parse('--receiver', 'node').receiver, 'node');
+    assert.equal(parse('--receiver', 'c').receiverChosen, true);
+
+    const cap = parse('--capacity');
+    assert.equal(cap.cases, false, '--capacity runs the capacity part only');
+    assert.deepEqual(
+      cap.capacity?.scenarios.map((s) => s.id),
+      ['fanout-1k', 'fanout-10k', 'rooms-100x100'],
+    );
+    assert.deepEqual([cap.capacity?.startDeliveries, cap.capacity?.factor, cap.capacity?.steps, cap.capacity?.sloMs], [10_000, 1.5, 14, 250]);
+    const narrowed = parse('--capacity', '--scenario', 'burst', '--sockets', '100', '--deliveries', '5000', '--steps', '3', '--slo-ms', '100');
+    assert.deepEqual(
+      narrowed.capacity?.scenarios.map((s) => s.id),
+      ['burst-100x20'],
+    );
+    assert.deepEqual([narrowed.capacity?.startDeliveries, narrowed.capacity?.steps, narrowed.capacity?.sloMs], [5000, 3, 100]);
+
+    const full = parse('--profile', 'full');
+    assert.equal(full.cases, true);
+    assert.deepEqual(
+      full.capacity?.scenarios.map((s) => s.id),
+      ['fanout-1k-64B', 'fanout-10k-64B', 'rooms-100x100-64B', 'burst-5kx50-64B'],
+    );
+    assert.equal(parse('--profile', 'full', '--no-capacity').capacity, undefined);
+  });
+
+  it('refuses bad receiver and capacity flags', () => {
+    for (const [args, pattern] of [
+      [['--receiver', 'rust'], /--receiver: expected c or node/],
+      [['--capacity', '--no-capacity'], /contradict/],
+      [['--steps', '3'], /capacity flags: add --capacity/],
+      [['--capacity', '--steps', '0'], /--steps/],
+      [['--capacity', '--slo-ms', 'soon'], /--slo-ms/],
+    ] as Array<[string[], RegExp]>) {
+      assert.throws(
+        () => parseOptions(args, '/tmp'),
+        (e: unknown) => e instanceof UsageError && pattern.test(e.message),
+        args.join(' '),
+      );
+    }
   });
 
   it('spreads JSON members evenly through a mixed room', () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { medianRun, medianWindow, mergeWindow } from '../../bench/harness/stats.js';
-import type { RunResult, WindowResult } from '../../bench/harness/types.js';
+import type { RunResult, WindowResult } from '../../bench/types.js';
 import { DeliveryRecorder } from '../../bench/loadgen/recorder.js';
 
 const MS = 1_000_000;
@@ -18,7 +18,10 @@ describe('bench delivery recorder', () => {
     const plan = { from: 2, perWindow: 3, windows: 2 };
     const a = new DeliveryRecorder(plan);
     const b = new DeliveryRecorder(plan);
-    const at = (index: number, latencyMs: number): [{ timeNs: number; index: number; room: number }, number] => [{ timeNs: 1e12, index, room: 0 }, 1e12 + latencyMs * MS];
+    const at = (index: number, latencyMs: number): [{ timeNs: number; index: number; room: number }, number] => [
+      { timeNs: 1e12, index, room: 0 },
+      1e12 + latencyMs * MS,
+    ];
     for (let i = 0; i < 9; i++) a.record(...at(i, 1 + i));
     // Receiver b misses publish 4 and is slow on publish 6.
     for (let i = 0; i < 9; i++) if (i !== 4) b.record(...at(i, i === 6 ? 50 : 1));

@@ -9,7 +9,7 @@ import descriptor from '../../src/gen/roomcast.json' with { type: 'json' };
 import { roomcast } from '../../src/gen/roomcast.js';
 import { decodeClientFrame } from '../../src/protocol/client-frame.js';
 import { decodeJson, decodeProto, encodeJson, encodeProto } from '../../src/protocol/codec.js';
-import { decodeEventFields, encodeEventJson, encodeEventProto, type EventFields, spliceEventFrame } from '../../src/protocol/events.js';
+import { decodeEventFields, decodeEventFrame, encodeEventJson, encodeEventProto, type EventFields, spliceEventFrame } from '../../src/protocol/events.js';
 import { ErrorCode, ProtocolError } from '../../src/protocol/errors.js';
 import { JsonShapeError, readProto3Json } from '../../src/protocol/json-read.js';
 import { writeProto3Json } from '../../src/protocol/json-write.js';
@@ -137,6 +137,8 @@ describe('the publish-path event encoders', () => {
     { room: 'user:ada', seq: 2 ** 40, timeUs: 5, data: new Uint8Array([0, 1, 254, 255]), connId: '', userId: '' },
     { room: 'x', seq: 7, timeUs: 9, text: '', connId: 'n-2', userId: '' },
     { room: 'q', seq: 3, timeUs: 1, text: 'line\nbreak "quote" \u2028 ☃ \u0000', connId: '', userId: 'ü "x"' },
+    { room: 'src', seq: 4, timeUs: 2, text: '2026-12-01T00:00:00.000Z', connId: '', userId: '', source: 'ticker' },
+    { room: 'src2', seq: 5, timeUs: 3, data: new Uint8Array([7]), connId: '', userId: '', source: 'billing:v2 "q"' },
   ];
   for (const e of events) {
     it(`JSON and protobuf agree with the generic writer (${e.room})`, () => {
@@ -153,7 +155,9 @@ describe('the publish-path event encoders', () => {
       const withoutSeq = encodeProto('Event', { ...e, seq: 0 });
       const spliced = decodeProto('ServerMessage', Uint8Array.from(spliceEventFrame(withoutSeq, e.seq)));
       assert.deepEqual(norm(spliced), norm(decodeProto('ServerMessage', Uint8Array.from(encodeEventProto(e)))));
-      assert.deepEqual(norm(decodeEventFields(withoutSeq, e.seq)), norm({ ...e, text: e.text, data: e.data }));
+      assert.deepEqual(norm(decodeEventFields(withoutSeq, e.seq)), norm({ ...e, text: e.text, data: e.data, source: e.source ?? '' }));
+      // A stored frame (history replay to a JSON member) gives back every field, source too.
+      assert.deepEqual(norm(decodeEventFrame(Uint8Array.from(encodeEventProto(e)))), norm({ ...e, text: e.text, data: e.data, source: e.source ?? '' }));
     });
   }
 });
@@ -197,8 +201,24 @@ describe('decodeClientFrame', () => {
     assert.equal(code(() => decodeClientFrame(new Uint8Array([0xc3, 0x28]), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME, 'invalid UTF-8');
   });
 
-  it('reports an unknown top-level key as an unknown command, not a malformed frame', () => {
-    assert.equal(code(() => decodeClientFrame(json('{"id": 3, "subscribe": {"room": "a"}}'), false)), ErrorCode.ERROR_CODE_UNKNOWN_COMMAND);
+  it('reads a frame whose only key is unknown as no command, naming the key', () => {
+    const d = decodeClientFrame(json('{"id": 3, "subscribe": {"room": "a"}}'), false);
+    assert.equal(d.command, undefined);
+    assert.equal(d.id, 3);
+    assert.equal(d.unknownKey, 'subscribe');
+  });
+
+  it('skips unknown fields at every depth in both encodings: the known command still runs', () => {
+    const t = decodeClientFrame(json('{"id": 5, "trace": "abc", "join": {"room": "a", "colour": {"r": 1}}}'), false);
+    assert.equal(t.command, 'join');
+    assert.deepEqual(t.message.join, { room: 'a' });
+    // ClientMessage{id 5, join{room "a", field 99 = varint 1}} and a top-level unknown field 15.
+    const join = roomcast.v1.ClientMessage.encode({ id: 5, join: { room: 'a' } }).finish();
+    const inner = roomcast.v1.Join.encode({ room: 'a' }).finish();
+    const bytes = new Uint8Array([0x08, 0x05, 0x7a, 0x01, 0x00, join[2] ?? 0, inner.length + 3, ...inner, 0x98, 0x06, 0x01]);
+    const b = decodeClientFrame(bytes, true);
+    assert.equal(b.command, 'join');
+    assert.equal(b.message.join?.room, 'a');
   });
 
   it('accepts null as "absent" and both spellings of field names', () => {

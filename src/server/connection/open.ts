@@ -3,6 +3,7 @@
  * here rather than in the upgrade, see upgrade.ts), the URL room and the Welcome.
  */
 import type { WebSocket } from 'uWebSockets.js';
+import { alreadyReported } from '../../broker/broker.js';
 import type { ServerMessage } from '../../protocol/types.js';
 import type { Conn } from '../connections.js';
 import { applyIdentity, armAuthDeadline, refusalFor } from '../auth/identity.js';
@@ -72,7 +73,7 @@ function welcome(ctx: ServerContext, conn: Conn, verified?: Identity): void {
     pos.then(
       (p) => sendLater(conn, message([{ room, seq: p.seq, epoch: p.epoch }])),
       (err: unknown) => {
-        ctx.log.error({ err, conn: conn.id }, 'broker failed on join');
+        if (!alreadyReported(err)) ctx.log.error({ err, conn: conn.id }, 'broker failed on join');
         if (!conn.closed) conn.ws?.cork(() => closeConn(ctx, conn, 'internal', 'broker unavailable'));
       },
     );

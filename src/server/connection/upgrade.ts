@@ -54,7 +54,7 @@ function refuseHttp(res: HttpResponse, err: ProtocolError): void {
   });
 }
 
-/** The upgrade handler for `/ws` and `/rooms/:room`. */
+/** The upgrade handler for `/ws`, `/rooms/:room` and `/rooms/*` (empty or multi-segment names). */
 export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest, context: us_socket_context_t, withRoom: boolean): void {
   // Everything is read from `req` now: it is only valid during this call.
   const key = req.getHeader('sec-websocket-key');
@@ -66,7 +66,9 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
   let subprotocol: string;
   try {
     if (withRoom) {
-      const raw = req.getParameter(0) ?? '';
+      // From the URL rather than the route parameter: `/rooms/` and `/rooms/a/b` come here too
+      // (through the `/rooms/*` route) and get the same 400 as any other bad name.
+      const raw = req.getUrl().slice('/rooms/'.length);
       let decoded: string;
       try {
         decoded = decodeURIComponent(raw);
@@ -81,12 +83,26 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
     refuseHttp(res, err);
     return;
   }
-  const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+  const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+  let forwarded = '';
+  let xForwardedFor = '';
+  if (ctx.clientAddresses.enabled) {
+    // Every line of each header: a proxy may add its own line rather than extend the first.
+    req.forEach((k, v) => {
+      if (k === 'forwarded') forwarded += forwarded === '' ? v : `,${v}`;
+      else if (k === 'x-forwarded-for') xForwardedFor += xForwardedFor === '' ? v : `,${v}`;
+    });
+  }
+  const remote = ctx.clientAddresses.resolve(peer, forwarded, xForwardedFor);
 
   const allowed = ctx.config.allowedOrigins;
   let refusal: Refusal | undefined;
   if (origin !== '' && allowed.length > 0 && !allowed.includes(origin)) {
     refusal = { code: CloseCode.CLOSE_CODE_POLICY, reason: `origin ${origin} is not allowed`, why: 'policy' };
+  }
+  const now = performance.now();
+  if (refusal === undefined && !ctx.addressLimits.allowConnect(remote, now)) {
+    refusal = { code: CloseCode.CLOSE_CODE_TRY_AGAIN_LATER, reason: `too many new connections from ${remote} (${ctx.config.maxConnectsPerIpPerSec}/s)`, why: 'connect_rate' };
   }
   refusal ??= checkLimits(ctx, remote);
   if (refusal === undefined && token === '' && ctx.auth.required && room !== undefined) {
@@ -98,6 +114,7 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
   // corrupts sockets upgraded from inside a later res.cork (uNetworking/uWebSockets#1928).
   const identity = token === '' && !ctx.auth.required ? ctx.auth.anonymous() : undefined;
   const conn = ctx.conns.create(encoding, room, remote, identity, ctx.config.rateLimitBurst);
+  conn.rate = ctx.addressLimits.startState(remote, now);
   conn.refusal = refusal;
   conn.urlToken = token === '' ? undefined : token;
   res.upgrade(conn, key, subprotocol, extensions, context);

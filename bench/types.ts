@@ -1,16 +1,43 @@
 /**
- * The shapes the bench runs on and writes out: what a scenario is, how long its phases last,
- * and what one measured case (a scenario on one peer) produced. The JSON results file is an
- * array of {@link CaseResult} under {@link BenchResults}.
+ * The shapes the whole bench shares, and nothing else: the servers it measures, what a scenario
+ * is and how a run plan looks, how long its phases last, and what one measured case (a scenario
+ * on one peer) produced. The JSON results file is an array of {@link CaseResult} under
+ * {@link BenchResults}. Imports nothing, so every part of the bench can stand on it.
  */
-import type { PeerName } from '../loadgen/ipc.js';
+
+/** The servers the bench knows; each has a launcher (../servers/) and a dialect (../loadgen/). */
+export type PeerName = 'roomcast' | 'uws' | 'ws' | 'socketio' | 'floor';
+
+/** Every peer, in the order the bench runs and reports them. */
+export const PEERS: readonly PeerName[] = ['roomcast', 'uws', 'ws', 'socketio', 'floor'];
+
+/** Which receiver processes hold the member sockets: the C one (../native/receiver.c) or Node's. */
+export type ReceiverKind = 'c' | 'node';
+
+/** The scenario families, one file each in bench/scenarios/. */
+export type ScenarioKind = 'fanout' | 'rooms' | 'mixed' | 'burst';
+
+/**
+ * How each family makes a scenario from its sizes and the target deliveries per second. The
+ * runner (../run.ts) holds the one table of them; the flag parser is handed it.
+ */
+export interface ScenarioTable {
+  /** One room of `sockets` members. */
+  fanout(sockets: number, deliveriesPerSec: number, payloadBytes: number): Scenario;
+  /** `rooms` rooms of `members` members each. */
+  rooms(rooms: number, members: number, deliveriesPerSec: number, payloadBytes: number): Scenario;
+  /** One room of `sockets` members, half of them taking JSON. */
+  mixed(sockets: number, deliveriesPerSec: number, payloadBytes: number): Scenario;
+  /** One room of `sockets` members, publishes `burst` to a write. */
+  burst(sockets: number, burst: number, deliveriesPerSec: number, payloadBytes: number): Scenario;
+}
 
 /** One fan-out scenario, independent of the peer it runs on. */
 export interface Scenario {
   /** Short id, e.g. `fanout-10k`, used in flags, tables and file names. */
   id: string;
   /** Which family it belongs to (one file each in bench/scenarios/). */
-  kind: 'fanout' | 'rooms' | 'mixed' | 'burst';
+  kind: ScenarioKind;
   /** One line for the report. */
   title: string;
   rooms: number;
@@ -41,6 +68,80 @@ export interface Timing {
   drainSec: number;
 }
 
+/** Everything a bench run needs to know (../harness/options.ts makes it from the flags). */
+export interface BenchPlan {
+  /** The profile that gave the defaults (../profiles.ts). */
+  profile: string;
+  scenarios: Scenario[];
+  peers: PeerName[];
+  /** Whether --peer chose them (then a floor that does not build is an error, not left out). */
+  peersChosen: boolean;
+  timing: Timing;
+  /** Receiver processes per case; 0 = one per 19,900 sockets. */
+  receivers: number;
+  /** Which receivers hold the member sockets (the runner falls back from C to Node without a compiler). */
+  receiver: ReceiverKind;
+  /** Whether --receiver chose it (then no fallback: a C receiver that does not build is an error). */
+  receiverChosen: boolean;
+  /** Whether to run the scenarios at their fixed rate, on every peer (the comparison). */
+  cases: boolean;
+  /** The capacity part, when it runs. */
+  capacity: CapacityPlan | undefined;
+  micro: 'on' | 'off' | 'only';
+  microTimeMs: number;
+  outDir: string;
+  /** Profile roomcast's CPU during its largest scenario. */
+  cpuProf: boolean;
+}
+
+/** The capacity part: per scenario and peer, step the offered load up until the peer stops keeping up. */
+export interface CapacityPlan {
+  /** Scenarios to step through; their own rate is replaced by each step's. */
+  scenarios: Scenario[];
+  /** Offered deliveries per second of the first step. */
+  startDeliveries: number;
+  /** Each step offers this many times the last one's load. */
+  factor: number;
+  /** Most steps per scenario and peer. */
+  steps: number;
+  /** A step is held only with its p99 latency at or under this, ms. */
+  sloMs: number;
+}
+
+/** One step of a capacity run: one run at one offered load. */
+export interface CapacityStep {
+  /** Publishes per second. */
+  rate: number;
+  /** Offered deliveries per second: publishes per second times the room's members. */
+  offeredPerSec: number;
+  /** Whether the peer kept up: p99 within the SLO, reach 100 %, delivered >= 95 % of offered. */
+  held: boolean;
+  /** Why it was not held. */
+  why?: string | undefined;
+  run: RunResult;
+}
+
+/** One scenario on one peer, stepped up. */
+export interface CapacityResult {
+  /** The scenario at its first step's rate. */
+  scenario: Scenario;
+  peer: PeerName;
+  status: 'ok' | 'skipped';
+  note?: string | undefined;
+  steps: CapacityStep[];
+  /** Index into `steps` of the knee, the highest offered load held; -1 if not even the first was. */
+  knee: number;
+}
+
+/** Everything the capacity part produced. */
+export interface CapacityResults {
+  startDeliveries: number;
+  factor: number;
+  maxSteps: number;
+  sloMs: number;
+  results: CapacityResult[];
+}
+
 /** Percentiles of a latency distribution, µs. */
 export interface Percentiles {
   p50: number;
@@ -67,6 +168,14 @@ export interface WindowResult {
   incompletePublishes: number;
   /** Deliveries over the time from the window's first intended send to its last arrival. */
   deliveriesPerSec: number;
+  /**
+   * Deliveries per second the server sustained: deliveries over the time the window's publishes
+   * were offered in, stretched by how fast their latency grew across the window (the
+   * least-squares slope, ./harness/stats.ts `latencySlope`). Unlike `deliveriesPerSec` it
+   * leaves out the latency of the window's last publish: a server that keeps up shows the
+   * offered rate, whatever the window's length; one that falls behind, what it managed.
+   */
+  sustainedPerSec: number;
   seconds: number;
   serverCpu: { user: number; system: number };
   /** Server CPU seconds (user + system) per million deliveries. */
@@ -152,7 +261,12 @@ export interface BenchResults {
   profile: string;
   machine: { node: string; cpus: string; cores: number; totalMemGiB: number; loadAverage: number[] };
   argv: string[];
+  /** Which receivers held the member sockets. */
+  receiver: ReceiverKind;
+  /** Things a reader should know about the whole run (a fallback, a peer left out). */
+  notes: string[];
   micro: MicroResult[];
   cases: CaseResult[];
+  capacity?: CapacityResults | undefined;
   cpuProfile?: CpuProfileResult | undefined;
 }
