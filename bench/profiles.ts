@@ -13,8 +13,11 @@
  * The capacity part (`--capacity`; full runs it after the comparison) climbs instead: from 10k
  * deliveries/s, x1.5 a step, at most 14 steps (up to ~1.9M deliveries/s), until a peer stops
  * keeping up.
+ *
+ * The recovery storm (`--scenario storm`; full runs it) drops every member of one room at once
+ * and has them rejoin with `since`: 10k sockets in full, on the memory broker and on Redis.
  */
-import { type PeerName, PEERS, type Timing } from './types.js';
+import { type PeerName, PEERS, type StormBroker, type Timing } from './types.js';
 
 /** A profile's defaults; every one can be overridden by a flag. */
 export interface Profile {
@@ -42,6 +45,8 @@ export interface Profile {
     startDeliveries: number;
     steps: number;
   };
+  /** The recovery storm (roomcast only): whether the profile runs it, its sizes and brokers. */
+  storm: { part: boolean; sockets: number[]; brokers: StormBroker[] };
 }
 
 const ALL_PEERS: PeerName[] = [...PEERS];
@@ -59,6 +64,7 @@ export const PROFILES = {
     microTimeMs: 250,
     peers: ALL_PEERS,
     capacity: { part: false, scenarios: ['fanout-1k', 'fanout-10k', 'rooms-100x100'], startDeliveries: 10_000, steps: 14 },
+    storm: { part: false, sockets: [2000], brokers: ['memory', 'redis'] },
   },
   full: {
     fanout: [1000, 5000, 10_000, 19_000],
@@ -74,6 +80,7 @@ export const PROFILES = {
     microTimeMs: 1000,
     peers: ALL_PEERS,
     capacity: { part: true, scenarios: ['fanout-1k', 'fanout-10k', 'rooms-100x100', 'burst-5kx50'], startDeliveries: 10_000, steps: 14 },
+    storm: { part: true, sockets: [10_000], brokers: ['memory', 'redis'] },
   },
   smoke: {
     fanout: [4],
@@ -86,6 +93,7 @@ export const PROFILES = {
     microTimeMs: 20,
     peers: ALL_PEERS,
     capacity: { part: false, scenarios: ['fanout-4'], startDeliveries: 200, steps: 2 },
+    storm: { part: false, sockets: [6], brokers: ['memory', 'redis'] },
   },
 } satisfies Record<string, Profile>;
 

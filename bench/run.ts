@@ -12,6 +12,7 @@ import { runCases } from './harness/cases.js';
 import { parseOptions, USAGE, UsageError } from './harness/options.js';
 import { hasProc } from './harness/procstat.js';
 import { runOnce } from './harness/run-case.js';
+import { runStorms } from './harness/storm.js';
 import { codecBench } from './micro/codec.js';
 import { publishPathBench } from './micro/publish-path.js';
 import { nativeProgram } from './native/build.js';
@@ -19,6 +20,7 @@ import { printCapacity, printCapacityRatios } from './report/capacity.js';
 import { printProfile, summariseFile } from './report/cpuprofile.js';
 import { us } from './report/format.js';
 import { renderHtml } from './report/html.js';
+import { printStorm } from './report/storm.js';
 import { printCases, printMicro, printRatios } from './report/table.js';
 import { burst } from './scenarios/burst.js';
 import { fanout } from './scenarios/fanout.js';
@@ -193,6 +195,10 @@ export async function main(argv: string[]): Promise<number> {
     const capResults = await runCapacity(plan, cap, progress);
     results.capacity = { startDeliveries: cap.startDeliveries, factor: cap.factor, maxSteps: cap.steps, sloMs: cap.sloMs, results: capResults };
   }
+  if (plan.storm !== undefined && plan.micro !== 'only') {
+    say('recovery storm: roomcast only (the peers have no recovery), Node member processes (the C receiver does not run it)');
+    results.storm = await runStorms(plan.storm, say);
+  }
   const profiled = plan.micro === 'only' ? undefined : profiledScenario(plan);
   if (profiled !== undefined) results.cpuProfile = await profileRun(profiled, plan, join(plan.outDir, `cpuprofile-${stamp}`));
   results.finishedAt = new Date().toISOString();
@@ -211,13 +217,14 @@ export async function main(argv: string[]): Promise<number> {
   const ratios = printRatios(results.cases);
   if (ratios !== '') out.push(ratios);
   if (results.cases.length > 0) out.push(printCases(results.cases));
+  if (results.storm !== undefined && results.storm.length > 0) out.push(printStorm(results.storm));
   if (results.micro.length > 0) out.push(printMicro(results.micro));
   if (results.cpuProfile !== undefined) out.push(results.cpuProfile.summary);
   out.push(
     `receivers: ${results.receiver === 'c' ? 'C' : 'Node'}${results.notes.length > 0 ? `\n${results.notes.join('\n')}` : ''}\nresults: ${jsonPath}\nreport:  ${htmlPath}\n`,
   );
   process.stdout.write(out.join('\n'));
-  return results.cases.some((c) => c.status === 'failed') ? 1 : 0;
+  return results.cases.some((c) => c.status === 'failed') || (results.storm ?? []).some((r) => r.status === 'failed') ? 1 : 0;
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

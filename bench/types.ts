@@ -92,6 +92,75 @@ export interface BenchPlan {
   outDir: string;
   /** Profile roomcast's CPU during its largest scenario. */
   cpuProf: boolean;
+  /** The recovery storm, when it runs (roomcast only). */
+  storm: StormPlan | undefined;
+}
+
+/** Where the storm's roomcast keeps its rooms: one process in memory, or two sharing a Redis. */
+export type StormBroker = 'memory' | 'redis';
+
+/** The recovery storm (../harness/storm.ts): members dropped at once, rejoining with `since`. */
+export interface StormPlan {
+  /** Members of the one room, one storm per size and broker. */
+  sockets: number[];
+  brokers: StormBroker[];
+  /** Publishes per second of the steady publisher; undefined derives it from deliveriesPerSec. */
+  rate: number | undefined;
+  deliveriesPerSec: number;
+  payloadBytes: number;
+  /** Steady publishing before the storm, s. */
+  beforeSec: number;
+  /** Receiver processes; 0 = one per 19,900 sockets. */
+  receivers: number;
+}
+
+/** Request-to-reply latency of the storm's publisher in one phase, µs. */
+export interface PhaseLatency {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+}
+
+/** One recovery storm. */
+export interface StormResult {
+  /** e.g. `storm-10k-memory`. */
+  id: string;
+  sockets: number;
+  broker: StormBroker;
+  /** roomcast processes (2 on Redis: members spread over both, each rejoining on the other). */
+  servers: number;
+  receiverProcesses: number;
+  /** Publishes per second. */
+  rate: number;
+  status: 'ok' | 'failed';
+  note?: string | undefined;
+  connectSeconds: number;
+  /** From the drop to the last JoinReply. */
+  rejoinSeconds: number;
+  /** From the drop until every socket had the publisher's latest seq as of the storm's end (the last JoinReply). */
+  caughtUpSeconds: number;
+  /** That seq, and the last one published. */
+  stormEndSeq: number;
+  finalSeq: number;
+  /** Seqs some socket never got (both must be 0). */
+  missing: number;
+  duplicates: number;
+  /** Rejoins that replayed what they missed; those that did not, by reason (e.g. too_old). */
+  recovered: number;
+  resync: Record<string, number>;
+  /** Events replayed in all (JoinReply.missed summed). */
+  replayed: number;
+  /** StreamReset notices received. */
+  resets: number;
+  /** Error replies and unreadable frames on member sockets. */
+  errors: number;
+  /** Member sockets the server closed, by code (a drop is not counted). */
+  closes: Record<string, number>;
+  publish: { sent: number; errors: number; unanswered: number; before: PhaseLatency; during: PhaseLatency; after: PhaseLatency };
+  /** Server processes' CPU from the drop to caught up (summed), s; their peak RSS (summed), bytes. */
+  serverCpu: { user: number; system: number };
+  serverPeakRss: number;
 }
 
 /** The capacity part: per scenario and peer, step the offered load up until the peer stops keeping up. */
@@ -269,4 +338,6 @@ export interface BenchResults {
   cases: CaseResult[];
   capacity?: CapacityResults | undefined;
   cpuProfile?: CpuProfileResult | undefined;
+  /** Recovery storms (roomcast only), when they ran. */
+  storm?: StormResult[] | undefined;
 }

@@ -7,10 +7,10 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { FromPublisher, FromReceiver, ToLoadgen } from '../loadgen/ipc.js';
+import type { FromPublisher, FromReceiver, FromStorm, ToLoadgen } from '../loadgen/ipc.js';
 import { fromNative, nativeCommand } from './native-receiver.js';
 
-type Message = FromReceiver | FromPublisher;
+type Message = FromReceiver | FromPublisher | FromStorm;
 type Waiter<M> = { type: string; resolve: (m: M) => void; reject: (e: Error) => void };
 
 /** A forked load generator; `M` is what it sends back. */
@@ -28,7 +28,7 @@ export class LoadgenProcess<M extends Message> {
   private readonly native: boolean;
 
   /** Starts the Node `kind` process, or the C receiver at `nativeBinary`. */
-  constructor(kind: 'receiver' | 'publisher', name: string, nativeBinary?: string) {
+  constructor(kind: 'receiver' | 'publisher' | 'storm', name: string, nativeBinary?: string) {
     this.native = nativeBinary !== undefined;
     if (nativeBinary !== undefined) {
       const child = spawn(nativeBinary, [], { stdio: ['pipe', 'pipe', 'pipe'] });

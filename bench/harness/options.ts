@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { PROFILES, type ProfileName } from '../profiles.js';
-import { type BenchPlan, type PeerName, PEERS, type Scenario, type ScenarioTable, type Timing } from '../types.js';
+import { type BenchPlan, type PeerName, PEERS, type Scenario, type ScenarioTable, type StormBroker, type StormPlan, type Timing } from '../types.js';
 import { MAX_SOCKETS_PER_PROCESS } from './run-case.js';
 
 /** Thrown for a bad command line; the message says which flag. */
@@ -22,7 +22,10 @@ export const DEFAULT_SLO_MS = 250;
 export const USAGE = `npm run bench -- [flags]
 
   --profile quick|full|smoke   defaults for everything below (quick: ~5 min on 2 cores)
-  --scenario LIST    families or ids, comma-separated: fanout,rooms,mixed,burst or e.g. fanout-10k
+  --scenario LIST    families or ids, comma-separated: fanout,rooms,mixed,burst,storm or e.g. fanout-10k
+                     (storm: the recovery storm, roomcast only; --sockets sizes it, full runs it)
+  --broker LIST      storm: memory,redis (default both; redis starts a redis-server and two roomcast processes)
+  --no-storm         leave the recovery storm out of the full profile
   --peer LIST        ${PEERS.join(',')} (default: all; floor needs a C compiler)
   --sockets LIST     members of the one-room scenarios (fanout, mixed, burst), e.g. 1000,5000
   --rooms LIST       rooms x members of the many-rooms scenario, e.g. 100x100,1000x10
@@ -87,12 +90,14 @@ export function parseOptions(argv: string[], defaultOut: string, table: Scenario
     const bursts: Array<[number, number]> = (sockets ?? p.burst.map(([n]) => n)).map((n, i) => [n, burstSize ?? p.burst[i]?.[1] ?? p.burst[0]?.[1] ?? 10]);
     for (const [n, b] of bursts) scenarios.push(tag(table.burst(n, b, deliveries, payload)));
   }
-  const wanted = v.scenario === undefined ? undefined : list(v.scenario, [], '--scenario');
+  const named = v.scenario === undefined ? undefined : list(v.scenario, [], '--scenario');
+  const stormNamed = named?.includes('storm') === true;
+  const wanted = named?.filter((w) => w !== 'storm');
   let chosen =
     wanted === undefined
       ? scenarios
       : scenarios.filter((s) => wanted.includes(s.kind) || wanted.includes(s.id) || wanted.some((w) => s.id.startsWith(`${w}-`) && w.includes('-')));
-  if (wanted !== undefined && chosen.length === 0)
+  if (wanted !== undefined && wanted.length > 0 && chosen.length === 0)
     throw new UsageError(`--scenario: nothing matches ${wanted.join(',')} (have: ${scenarios.map((s) => s.id).join(', ')})`);
   if (v.rate !== undefined) {
     const rate = int(v.rate, '--rate', 1);
@@ -124,6 +129,30 @@ export function parseOptions(argv: string[], defaultOut: string, table: Scenario
     : undefined;
   if (capacity === undefined && (v.steps !== undefined || v['slo-ms'] !== undefined))
     throw new UsageError('--steps and --slo-ms are capacity flags: add --capacity');
+  if (stormNamed && v['no-storm'] === true) throw new UsageError('--scenario storm and --no-storm contradict each other');
+  const stormRuns = stormNamed || (named === undefined && p.storm.part && v['no-storm'] !== true && v.capacity !== true);
+  const brokers = list(v.broker, [...p.storm.brokers], '--broker').map((b) => {
+    if (b !== 'memory' && b !== 'redis') throw new UsageError(`--broker: expected memory or redis, got ${b}`);
+    return b as StormBroker;
+  });
+  if (!stormRuns && v.broker !== undefined) throw new UsageError('--broker is a storm flag: add --scenario storm');
+  const timingOf = {
+    warmup: v.warmup === undefined ? p.timing.warmupSec : seconds(v.warmup, '--warmup', 0),
+    window: v.window === undefined ? p.timing.windowSec : seconds(v.window, '--window', 0.05),
+    windows: v.windows === undefined ? p.timing.windows : int(v.windows, '--windows', 1),
+  };
+  const storm: StormPlan | undefined = stormRuns
+    ? {
+        sockets: sockets ?? p.storm.sockets,
+        brokers: [...new Set(brokers)],
+        rate: v.rate === undefined ? undefined : int(v.rate, '--rate', 1),
+        deliveriesPerSec: deliveries,
+        payloadBytes: payloads[0] ?? 64,
+        // The steady publishing before the drop: as long as a case's warm-up and windows.
+        beforeSec: Math.max(1, timingOf.warmup + timingOf.window * timingOf.windows),
+        receivers: v.receivers === undefined ? 0 : int(v.receivers, '--receivers', 1),
+      }
+    : undefined;
   return {
     profile: profileName,
     scenarios: chosen,
@@ -133,12 +162,13 @@ export function parseOptions(argv: string[], defaultOut: string, table: Scenario
     receivers: v.receivers === undefined ? 0 : int(v.receivers, '--receivers', 1),
     receiver: v.receiver === 'node' ? 'node' : 'c',
     receiverChosen: v.receiver !== undefined,
-    cases: v.capacity !== true,
+    cases: v.capacity !== true && !(stormNamed && wanted?.length === 0),
     capacity,
     micro: v['micro-only'] === true ? 'only' : v['no-micro'] === true ? 'off' : 'on',
     microTimeMs: p.microTimeMs,
     outDir: v.out ?? defaultOut,
     cpuProf: v['cpu-prof'] === true,
+    storm,
   };
 }
 
@@ -171,6 +201,8 @@ function parse(argv: string[]) {
       'no-micro': { type: 'boolean' },
       'micro-only': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
+      broker: { type: 'string' },
+      'no-storm': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },

@@ -2,7 +2,7 @@
  * Messages between the bench runner and its load-generator processes (over the `fork` IPC
  * channel). Plain JSON: histograms travel as HdrHistogram's compressed base64 form.
  */
-import type { PeerName } from '../types.js';
+import type { PeerName, PhaseLatency } from '../types.js';
 import type { MemberEncoding } from './dialect.js';
 
 /** Where the server under test listens and how to speak to it. */
@@ -56,8 +56,46 @@ export interface PublishPlan {
   payloadBytes: number;
 }
 
+/** Runner -> storm member process (./storm.ts): open these members of the one room. */
+export interface StormConnect {
+  type: 'storm-connect';
+  /** The roomcast processes; member i connects to servers[i % length]. */
+  servers: ServerAddress[];
+  room: string;
+  /** Global indices of this process's members. */
+  members: number[];
+  localAddresses: string[];
+  concurrency: number;
+}
+
+/** Runner -> storm process: the steps of a storm (see ./storm.ts). */
+export type StormCommand =
+  | StormConnect
+  /** Members: drop every socket at once, then reconnect and rejoin with `since`; `shift` moves member i to servers[(i + shift) % length]. */
+  | { type: 'storm-drop'; shift: number }
+  /** Members: answer `storm-caught` once every socket has seen `seq`. */
+  | { type: 'storm-target'; seq: number }
+  /** Members: wait (at most waitMs) until every socket has seen `seq`, then report. */
+  | { type: 'storm-final'; seq: number; waitMs: number }
+  /** Publisher: open one member socket of `room`. */
+  | { type: 'storm-publisher'; server: ServerAddress; room: string; localAddress: string }
+  /** Publisher: publish steadily from now on. */
+  | { type: 'storm-publish'; rate: number; payloadBytes: number }
+  /** Publisher: the highest seq acknowledged so far. */
+  | { type: 'storm-seq' }
+  /** Publisher: stop, wait for the replies in flight, report latencies split at the storm's start and end. */
+  | { type: 'storm-stop'; stormStartNs: number; stormEndNs: number };
+
 /** Runner -> any load generator. */
-export type ToLoadgen = ConnectMembers | MeasurePlan | ConnectPublisher | PublishPlan | { type: 'count' } | { type: 'report' } | { type: 'close' };
+export type ToLoadgen =
+  | ConnectMembers
+  | MeasurePlan
+  | ConnectPublisher
+  | PublishPlan
+  | StormCommand
+  | { type: 'count' }
+  | { type: 'report' }
+  | { type: 'close' };
 
 /** Receiver's account of one measured window. */
 export interface WindowReport {
@@ -106,4 +144,37 @@ export type FromPublisher =
       /** Publisher sockets closed by the server before the end, by close code. */
       closes: Record<string, number>;
     }
+  | { type: 'fatal'; message: string };
+
+
+/** Storm member or publisher process -> runner. */
+export type FromStorm =
+  | { type: 'progress'; connected: number }
+  | { type: 'storm-connected'; connected: number; failed: number; firstError: string | undefined }
+  | {
+      type: 'storm-rejoined';
+      /** CLOCK_MONOTONIC ns of this process's last JoinReply. */
+      lastNs: number;
+      rejoined: number;
+      failed: number;
+      firstError: string | undefined;
+    }
+  | { type: 'storm-caught'; atNs: number }
+  | {
+      type: 'storm-report';
+      sockets: number;
+      /** Sockets whose last seq reached the final one. */
+      complete: number;
+      missing: number;
+      duplicates: number;
+      recovered: number;
+      resync: Record<string, number>;
+      replayed: number;
+      resets: number;
+      errors: number;
+      firstError: string | undefined;
+      closes: Record<string, number>;
+    }
+  | { type: 'storm-seq'; seq: number }
+  | { type: 'storm-stopped'; seq: number; sent: number; before: PhaseLatency; during: PhaseLatency; after: PhaseLatency; errors: number; unanswered: number }
   | { type: 'fatal'; message: string };

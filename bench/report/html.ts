@@ -7,6 +7,7 @@ import type { BenchResults, CapacityResults, CaseResult, PeerName } from '../typ
 import { kneeOf, printCapacity, printCapacityRatios } from './capacity.js';
 import { count, medianOf, us } from './format.js';
 import { type Chart, lineChart, type Series } from './svg.js';
+import { printStorm } from './storm.js';
 import { printCases, printMicro, printRatios } from './table.js';
 
 const COLORS: Record<PeerName, string> = { roomcast: '#d62728', uws: '#1f77b4', ws: '#2ca02c', socketio: '#9467bd', floor: '#7f7f7f' };
@@ -161,6 +162,7 @@ ${
 <pre>${esc(printCases(r.cases))}</pre>`
     : ''
 }
+${r.storm !== undefined && r.storm.length > 0 ? `<h2>Recovery storm</h2><pre>${esc(printStorm(r.storm))}</pre>` : ''}
 ${scaling.length > 0 ? `<h2>Scaling with sockets</h2><div class="charts">${scaling.join('\n')}</div>` : ''}
 ${
   latency.length > 0

@@ -130,5 +130,38 @@ export function printCases(cases: CaseResult[]): string {
 export function printMicro(results: MicroResult[]): string {
   const rows = [['micro-benchmark', 'ops/s', '±', 'bytes', 'samples']];
   for (const r of results) rows.push([r.name, count(r.opsPerSec), `${r.rme.toFixed(1)}%`, r.bytes === undefined ? '' : String(r.bytes), String(r.samples)]);
-  return `${columns(rows)}\n`;
+  const cost = historyCost(results);
+  return `${columns(rows)}\n${cost !== undefined ? `${cost}\n` : ''}`;
+}
+
+/** The publish-path payload sizes with a history-off row, and how each is named. */
+const HISTORY_SIZES: Array<[number, string]> = [
+  [64, '64 B'],
+  [4096, '4 KB'],
+];
+
+/**
+ * What storing each event in the room's history costs the publish path: the time per publish
+ * with history on over the time with it off, minus one (ops/s off / ops/s on - 1), per payload
+ * size with a history-off row. Undefined when the publish-path rows are not there.
+ */
+export function historyCost(results: MicroResult[]): string | undefined {
+  const parts: Array<{ size: string; cost: string; detail: string }> = [];
+  for (const [size, label] of HISTORY_SIZES) {
+    const on = results.find((r) => r.name === `publish path proto->proto room ${size}B`);
+    const off = results.find((r) => r.name === `publish path proto->proto room ${size}B, history off`);
+    if (on === undefined || off === undefined || !(on.opsPerSec > 0)) continue;
+    const pct = (off.opsPerSec / on.opsPerSec - 1) * 100;
+    parts.push({
+      size: label,
+      cost: `${pct.toFixed(1)}%`,
+      detail: `${label}: ${count(on.opsPerSec)} ops/s on vs ${count(off.opsPerSec)} off, ±${Math.max(on.rme, off.rme).toFixed(1)}%`,
+    });
+  }
+  if (parts.length === 0) return undefined;
+  return (
+    `history on costs ${parts.map((p) => p.cost).join(' / ')} on the publish path (${parts.map((p) => p.size).join(' / ')}) ` +
+    `(time per publish with history on over off, minus 1; negative = within noise; issue 9's bound: at most 10%)\n` +
+    `  ${parts.map((p) => p.detail).join('; ')}`
+  );
 }
