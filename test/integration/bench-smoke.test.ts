@@ -18,6 +18,7 @@ import { requireTool, withTimeout } from '../helpers.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const noCompiler = requireTool('cc');
+const noRedis = requireTool('redis-server');
 
 function runBench(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, env });
@@ -103,6 +104,7 @@ describe('npm run bench (smoke profile)', () => {
     assert.ok(results.micro.length >= 16, 'micro-benchmarks ran');
     for (const m of results.micro) assert.ok(m.opsPerSec > 0 && m.samples > 0, m.name);
     assert.ok(results.micro.some((m) => m.name.startsWith('publish path')));
+    assert.match(r.stdout, /\nhistory on costs -?\d+\.\d% \/ -?\d+\.\d% on the publish path \(64 B \/ 4 KB\)/, 'the history on/off ratio follows the micro table');
 
     const report = readFileSync(join(out, html), 'utf8');
     assert.match(report, /<svg[^>]*>/);
@@ -162,6 +164,43 @@ describe('npm run bench (smoke profile)', () => {
     assert.match(html, /fanout-4: one room of 4 members: delivered vs offered/);
     assert.match(html, /fanout-4: one room of 4 members: p99 vs offered/);
     assert.match(html, /knee at 300 offered deliveries\/s|knee at 200 offered deliveries\/s/, 'the knee is marked');
+  });
+
+  it('runs the recovery storm: every socket rejoins with since, nothing missing, nothing duplicated', async () => {
+    // On Redis too where redis-server is installed (two roomcast processes sharing it).
+    const brokers = noRedis ? 'memory' : 'memory,redis';
+    const r = await runBench(['--profile', 'smoke', '--scenario', 'storm', '--broker', brokers, '--no-micro', '--out', out]);
+    assert.equal(r.code, 0, `exit code; stderr:\n${r.stderr}`);
+    assert.match(r.stderr, /recovery storm: roomcast only/);
+    assert.match(r.stdout, /^recovery storm +status +sockets/m);
+    assert.match(r.stdout, /the C receiver does not run the storm/);
+    const json = readdirSync(out)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .pop();
+    assert.ok(json);
+    const results = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResults;
+    assert.deepEqual(results.cases, [], 'the storm alone');
+    const storms = results.storm ?? [];
+    assert.deepEqual(
+      storms.map((s) => s.id),
+      brokers.split(',').map((b) => `storm-6-${b}`),
+    );
+    for (const s of storms) {
+      assert.equal(s.status, 'ok', `${s.id}: ${s.note}`);
+      assert.equal(s.missing, 0, `${s.id}: missing`);
+      assert.equal(s.duplicates, 0, `${s.id}: duplicates`);
+      assert.equal(s.recovered, 6, `${s.id}: every socket recovered`);
+      assert.deepEqual(s.resync, {}, s.id);
+      assert.deepEqual(s.closes, {}, `${s.id}: the drop itself is not a close`);
+      assert.equal(s.errors, 0, s.id);
+      assert.ok(s.finalSeq > s.stormEndSeq && s.stormEndSeq > 0, `${s.id}: published before and after the storm`);
+      assert.ok(s.caughtUpSeconds >= s.rejoinSeconds && s.rejoinSeconds > 0, s.id);
+      assert.ok(s.publish.before.count > 0 && s.publish.errors === 0 && s.publish.unanswered === 0, s.id);
+      assert.equal(s.servers, s.broker === 'redis' ? 2 : 1, s.id);
+    }
+    const html = readFileSync(join(out, json.replace(/\.json$/, '.html')), 'utf8');
+    assert.match(html, /<h2>Recovery storm<\/h2>/);
   });
 
   it('falls back to the Node receivers and leaves the floor out without a C compiler', async () => {

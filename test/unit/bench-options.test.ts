@@ -128,6 +128,41 @@ describe('bench options', () => {
     }
   });
 
+  it('chooses the recovery storm: alone, resized, by broker, in full', () => {
+    assert.equal(parse().storm, undefined, 'quick has no storm unless asked');
+    const alone = parse('--scenario', 'storm', '--sockets', '2000');
+    assert.deepEqual(alone.scenarios, [], 'the storm alone: no fan-out case');
+    assert.equal(alone.cases, false);
+    assert.deepEqual(alone.storm?.sockets, [2000]);
+    assert.deepEqual(alone.storm?.brokers, ['memory', 'redis']);
+    assert.equal(alone.storm?.rate, undefined, 'the rate follows from the deliveries');
+    assert.deepEqual(parse('--scenario', 'storm', '--broker', 'redis', '--rate', '40').storm?.brokers, ['redis']);
+    assert.equal(parse('--scenario', 'storm', '--rate', '40').storm?.rate, 40);
+    const both = parse('--scenario', 'fanout,storm', '--sockets', '100');
+    assert.deepEqual(
+      both.scenarios.map((s) => s.id),
+      ['fanout-100'],
+    );
+    assert.equal(both.cases, true);
+    assert.deepEqual(both.storm?.sockets, [100]);
+    const full = parse('--profile', 'full');
+    assert.deepEqual(full.storm?.sockets, [10_000]);
+    assert.equal(full.storm?.beforeSec, 7, 'as long as a case: warm-up and windows');
+    assert.equal(parse('--profile', 'full', '--no-storm').storm, undefined);
+    assert.equal(parse('--profile', 'full', '--scenario', 'fanout').storm, undefined);
+    for (const [args, pattern] of [
+      [['--scenario', 'storm', '--broker', 'etcd'], /--broker: expected memory or redis, got etcd/],
+      [['--broker', 'redis'], /--broker is a storm flag/],
+      [['--scenario', 'storm', '--no-storm'], /contradict/],
+    ] as Array<[string[], RegExp]>) {
+      assert.throws(
+        () => parseOptions(args, '/tmp'),
+        (e: unknown) => e instanceof UsageError && pattern.test(e.message),
+        args.join(' '),
+      );
+    }
+  });
+
   it('spreads JSON members evenly through a mixed room', () => {
     const m = members({ id: 'm', kind: 'mixed', title: '', rooms: 2, membersPerRoom: 4, jsonShare: 0.5, rate: 1, burst: 1, payloadBytes: 64 });
     assert.deepEqual(
