@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { PROFILES, type ProfileName } from '../profiles.js';
-import { type BenchPlan, type PeerName, PEERS, type Scenario, type ScenarioTable, type StormBroker, type StormPlan, type Timing } from '../types.js';
+import { type BenchPlan, type PeerName, PEERS, type Scenario, type ScenarioTable, type StormPlan, type Timing } from '../types.js';
 import { MAX_SOCKETS_PER_PROCESS } from './run-case.js';
 
 /** Thrown for a bad command line; the message says which flag. */
@@ -133,7 +133,7 @@ export function parseOptions(argv: string[], defaultOut: string, table: Scenario
   const stormRuns = stormNamed || (named === undefined && p.storm.part && v['no-storm'] !== true && v.capacity !== true);
   const brokers = list(v.broker, [...p.storm.brokers], '--broker').map((b) => {
     if (b !== 'memory' && b !== 'redis') throw new UsageError(`--broker: expected memory or redis, got ${b}`);
-    return b as StormBroker;
+    return b;
   });
   if (!stormRuns && v.broker !== undefined) throw new UsageError('--broker is a storm flag: add --scenario storm');
   const timingOf = {

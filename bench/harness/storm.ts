@@ -168,12 +168,20 @@ export async function runStorm(plan: StormPlan, sockets: number, broker: StormBr
         const proc = new LoadgenProcess<FromStorm>('storm', `storm members ${r}`);
         members.push(proc);
         const mine = Array.from({ length: sockets }, (_, i) => i).filter((i) => i % procs === r);
-        const command = { type: 'storm-connect', servers: addresses, room: ROOM, members: mine, localAddresses: MEMBER_ADDRESSES, concurrency: STORM_CONCURRENCY } as const;
+        const command = {
+          type: 'storm-connect',
+          servers: addresses,
+          room: ROOM,
+          members: mine,
+          localAddresses: MEMBER_ADDRESSES,
+          concurrency: STORM_CONCURRENCY,
+        } as const;
         return proc.ask(command, 'storm-connected', 60_000 + mine.length * 20);
       }),
     );
     const failed = connected.reduce((n, c) => n + c.failed, 0);
-    if (failed > 0) throw new Error(`${failed} of ${sockets} sockets failed to connect; first error: ${connected.find((c) => c.firstError)?.firstError}`);
+    if (failed > 0)
+      throw new Error(`${failed} of ${sockets} sockets failed to connect; first error: ${connected.find((c) => c.firstError)?.firstError ?? 'none'}`);
     result.connectSeconds = (performance.now() - t0) / 1000;
     say(`${tag}: connected ${sockets} sockets in ${result.connectSeconds.toFixed(1)} s`);
 
@@ -189,7 +197,8 @@ export async function runStorm(plan: StormPlan, sockets: number, broker: StormBr
     const rejoinBudget = 60_000 + sockets * 30;
     const rejoined = await Promise.all(members.map((m) => m.ask({ type: 'storm-drop', shift: result.servers > 1 ? 1 : 0 }, 'storm-rejoined', rejoinBudget)));
     const notRejoined = rejoined.reduce((n, r) => n + r.failed, 0);
-    if (notRejoined > 0) throw new Error(`${notRejoined} of ${sockets} sockets failed to rejoin; first error: ${rejoined.find((r) => r.firstError)?.firstError}`);
+    if (notRejoined > 0)
+      throw new Error(`${notRejoined} of ${sockets} sockets failed to rejoin; first error: ${rejoined.find((r) => r.firstError)?.firstError ?? 'none'}`);
     const lastJoinNs = Math.max(...rejoined.map((r) => r.lastNs));
     result.rejoinSeconds = (lastJoinNs - stormStartNs) / 1e9;
     const { seq: stormEndSeq } = await publisher.ask({ type: 'storm-seq' }, 'storm-seq', 10_000);
@@ -210,7 +219,14 @@ export async function runStorm(plan: StormPlan, sockets: number, broker: StormBr
     await sleep(AFTER_MS);
     const stopped = await publisher.ask({ type: 'storm-stop', stormStartNs, stormEndNs: caughtNs }, 'storm-stopped', 30_000);
     result.finalSeq = stopped.seq;
-    result.publish = { sent: stopped.sent, errors: stopped.errors, unanswered: stopped.unanswered, before: stopped.before, during: stopped.during, after: stopped.after };
+    result.publish = {
+      sent: stopped.sent,
+      errors: stopped.errors,
+      unanswered: stopped.unanswered,
+      before: stopped.before,
+      during: stopped.during,
+      after: stopped.after,
+    };
     const reports = await Promise.all(members.map((m) => m.ask({ type: 'storm-final', seq: stopped.seq, waitMs: 10_000 }, 'storm-report', 30_000)));
     for (const r of reports) {
       result.missing += r.missing;
@@ -250,7 +266,7 @@ export async function runStorms(plan: StormPlan, say: (line: string) => void): P
       const r = await runStorm(plan, sockets, broker, say);
       say(
         `[storm] ${r.id}: ${r.status}${r.status === 'ok' ? `, caught up in ${r.caughtUpSeconds.toFixed(2)} s, missing ${r.missing}, duplicates ${r.duplicates}` : ''}` +
-          (r.note !== undefined ? ` (${r.note.split('\n')[0]})` : ''),
+          (r.note !== undefined ? ` (${r.note.split('\n')[0] ?? ''})` : ''),
       );
       results.push(r);
     }

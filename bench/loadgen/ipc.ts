@@ -88,14 +88,7 @@ export type StormCommand =
 
 /** Runner -> any load generator. */
 export type ToLoadgen =
-  | ConnectMembers
-  | MeasurePlan
-  | ConnectPublisher
-  | PublishPlan
-  | StormCommand
-  | { type: 'count' }
-  | { type: 'report' }
-  | { type: 'close' };
+  ConnectMembers | MeasurePlan | ConnectPublisher | PublishPlan | StormCommand | { type: 'count' } | { type: 'report' } | { type: 'close' };
 
 /** Receiver's account of one measured window. */
 export interface WindowReport {
@@ -145,7 +138,6 @@ export type FromPublisher =
       closes: Record<string, number>;
     }
   | { type: 'fatal'; message: string };
-
 
 /** Storm member or publisher process -> runner. */
 export type FromStorm =

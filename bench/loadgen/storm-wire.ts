@@ -88,7 +88,15 @@ export function readStormFrame(buf: Buffer, start: number, end: number): StormFr
   }
   if (m.join) {
     const j = m.join;
-    return { kind: 'join', id, epoch: j.epoch ?? '', seq: Number(j.seq ?? 0), recovered: j.recovered === true, missed: Number(j.missed ?? 0), recovery: Number(j.recovery ?? 0) };
+    return {
+      kind: 'join',
+      id,
+      epoch: j.epoch ?? '',
+      seq: Number(j.seq ?? 0),
+      recovered: j.recovered === true,
+      missed: Number(j.missed ?? 0),
+      recovery: j.recovery ?? 0,
+    };
   }
   if (m.publish) return { kind: 'publish', id, seq: Number(m.publish.seq ?? 0) };
   if (m.streamReset) return { kind: 'reset', epoch: m.streamReset.epoch ?? '', seq: Number(m.streamReset.seq ?? 0) };

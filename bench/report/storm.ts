@@ -54,14 +54,14 @@ export function printStorm(results: StormResult[]): string {
       r.serverPeakRss > 0 ? bytes(r.serverPeakRss) : '-',
     ]);
   }
-  const notes = results.filter((r) => r.note !== undefined).map((r) => `${r.id}: ${r.note}`);
+  const notes = results.flatMap((r) => (r.note !== undefined ? [`${r.id}: ${r.note}`] : []));
   const legend = [
     'every member socket of one room is dropped at once (no close frame) while a publisher sends steadily; each reconnects',
     'and rejoins with since (its last epoch and seq) and previous_conn_id (on Redis: 2 roomcast processes, each socket rejoining on the other one)',
-    'rejoined: drop -> last JoinReply; caught up: drop -> every socket has the publisher\'s latest seq as of the last JoinReply',
+    "rejoined: drop -> last JoinReply; caught up: drop -> every socket has the publisher's latest seq as of the last JoinReply",
     'missing / dup: seqs a socket never got / got twice, over its whole life (both must be 0); recovered / resync: rejoins that replayed what',
     'they missed / that could not (by reason: too_old, epoch_changed); replayed: events sent on rejoin (JoinReply.missed summed)',
-    'pub p99 before / storm: the publisher\'s request-to-reply p99 before the drop / from the drop to caught up',
+    "pub p99 before / storm: the publisher's request-to-reply p99 before the drop / from the drop to caught up",
     'srv cpu: server CPU (user+sys, all processes) from the drop to caught up; srv peak: server peak RSS (all processes)',
     'roomcast only (the peers have no recovery); Node member processes (bench/loadgen/storm.ts): the C receiver does not run the storm',
   ].join('\n');

@@ -104,7 +104,11 @@ describe('npm run bench (smoke profile)', () => {
     assert.ok(results.micro.length >= 16, 'micro-benchmarks ran');
     for (const m of results.micro) assert.ok(m.opsPerSec > 0 && m.samples > 0, m.name);
     assert.ok(results.micro.some((m) => m.name.startsWith('publish path')));
-    assert.match(r.stdout, /\nhistory on costs -?\d+\.\d% \/ -?\d+\.\d% on the publish path \(64 B \/ 4 KB\)/, 'the history on/off ratio follows the micro table');
+    assert.match(
+      r.stdout,
+      /\nhistory on costs -?\d+\.\d% \/ -?\d+\.\d% on the publish path \(64 B \/ 4 KB\)/,
+      'the history on/off ratio follows the micro table',
+    );
 
     const report = readFileSync(join(out, html), 'utf8');
     assert.match(report, /<svg[^>]*>/);
@@ -187,7 +191,7 @@ describe('npm run bench (smoke profile)', () => {
       brokers.split(',').map((b) => `storm-6-${b}`),
     );
     for (const s of storms) {
-      assert.equal(s.status, 'ok', `${s.id}: ${s.note}`);
+      assert.equal(s.status, 'ok', `${s.id}: ${s.note ?? ''}`);
       assert.equal(s.missing, 0, `${s.id}: missing`);
       assert.equal(s.duplicates, 0, `${s.id}: duplicates`);
       assert.equal(s.recovered, 6, `${s.id}: every socket recovered`);

@@ -9,6 +9,7 @@ import { publishFrame, readStormFrame, rejoinMessage, wasRecovered } from '../..
 import type { StormPlan } from '../../bench/types.js';
 import { decodeProto, encodeProto } from '../../src/protocol/codec.js';
 import type { ServerMessage } from '../../src/protocol/types.js';
+import { roomcast } from '../../src/gen/roomcast.js';
 import { unmask } from '../bench-helpers.js';
 
 const read = (m: ServerMessage) => {
@@ -27,16 +28,28 @@ describe('recovery storm wire', () => {
   });
 
   it('reads the welcome, the JoinReply, the publish reply, a stream reset and an error', () => {
-    assert.deepEqual(read({ welcome: { connId: 'abc', rooms: [{ room: 'storm', seq: 12, epoch: 'e1' }] } }), { kind: 'welcome', connId: 'abc', epoch: 'e1', seq: 12 });
+    assert.deepEqual(read({ welcome: { connId: 'abc', rooms: [{ room: 'storm', seq: 12, epoch: 'e1' }] } }), {
+      kind: 'welcome',
+      connId: 'abc',
+      epoch: 'e1',
+      seq: 12,
+    });
     assert.deepEqual(read({ welcome: { connId: 'xyz' } }), { kind: 'welcome', connId: 'xyz', epoch: '', seq: 0 });
-    const join = read({ id: 5, join: { room: 'storm', seq: 40, epoch: 'e1', recovered: true, missed: 7, recovery: 1 } });
+    const join = read({
+      id: 5,
+      join: { room: 'storm', seq: 40, epoch: 'e1', recovered: true, missed: 7, recovery: roomcast.v1.RecoveryResult.RECOVERY_RESULT_RECOVERED },
+    });
     assert.deepEqual(join, { kind: 'join', id: 5, epoch: 'e1', seq: 40, recovered: true, missed: 7, recovery: 1 });
-    assert.equal(join.kind === 'join' && wasRecovered(join), true);
-    const tooOld = read({ id: 6, join: { room: 'storm', seq: 40, epoch: 'e1', recovered: false, recovery: 3 } });
-    assert.equal(tooOld.kind === 'join' && wasRecovered(tooOld), false);
+    assert.equal(wasRecovered(join), true);
+    const tooOld = read({
+      id: 6,
+      join: { room: 'storm', seq: 40, epoch: 'e1', recovered: false, recovery: roomcast.v1.RecoveryResult.RECOVERY_RESULT_TOO_OLD },
+    });
+    assert.ok(tooOld.kind === 'join');
+    assert.equal(wasRecovered(tooOld), false);
     assert.deepEqual(read({ id: 9, publish: { room: 'storm', seq: 41 } }), { kind: 'publish', id: 9, seq: 41 });
     assert.deepEqual(read({ streamReset: { room: 'storm', epoch: 'e2', seq: 3 } }), { kind: 'reset', epoch: 'e2', seq: 3 });
-    const err = read({ id: 4, error: { code: 3, message: 'no' } });
+    const err = read({ id: 4, error: { code: roomcast.v1.ErrorCode.ERROR_CODE_BAD_ROOM_NAME, message: 'no' } });
     assert.equal(err.kind, 'error');
   });
 
@@ -65,6 +78,15 @@ describe('recovery storm settings', () => {
     assert.equal(stormId(10_000, 'redis'), 'storm-10k-redis');
     assert.equal(stormId(6, 'memory'), 'storm-6-memory');
     assert.deepEqual(stormFlags(10, undefined, 'p:'), ['--history', '*/6000/600']);
-    assert.deepEqual(stormFlags(1, 'redis://127.0.0.1:7000', 'p:'), ['--history', '*/1000/600', '--broker', 'redis', '--redis-url', 'redis://127.0.0.1:7000', '--redis-prefix', 'p:']);
+    assert.deepEqual(stormFlags(1, 'redis://127.0.0.1:7000', 'p:'), [
+      '--history',
+      '*/1000/600',
+      '--broker',
+      'redis',
+      '--redis-url',
+      'redis://127.0.0.1:7000',
+      '--redis-prefix',
+      'p:',
+    ]);
   });
 });
