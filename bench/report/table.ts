@@ -161,7 +161,7 @@ export function historyCost(results: MicroResult[]): string | undefined {
   if (parts.length === 0) return undefined;
   return (
     `history on costs ${parts.map((p) => p.cost).join(' / ')} on the publish path (${parts.map((p) => p.size).join(' / ')}) ` +
-    `(time per publish with history on over off, minus 1; negative = within noise; issue 9's bound: at most 10%)\n` +
+    `(time per publish with history on / off, minus 1: differences within the ± margins below are noise; issue 9's bound: at most 10%)\n` +
     `  ${parts.map((p) => p.detail).join('; ')}`
   );
 }
