@@ -46,7 +46,7 @@ function runSummary(run: RunResult): string {
   return (
     run.status +
     (w !== undefined ? `, reach ${(w.reach * 100).toFixed(2)}%, p50 ${us(w.latencyUs.p50)}, p99 ${us(w.latencyUs.p99)}` : '') +
-    (run.note !== undefined ? ` (${run.note.split('\n')[0]})` : '')
+    (run.note !== undefined ? ` (${run.note.split('\n')[0] ?? ''})` : '')
   );
 }
 

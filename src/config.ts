@@ -32,7 +32,7 @@ function fromString(o: OptionSpec, raw: string, where: string): unknown {
 /** Validates one source's values; errors name the option as that source spells it. */
 function checkSource(values: Record<string, unknown>, nameOf: (key: string) => string, source: string): Partial<Config> {
   const r = partialSchema.safeParse(values);
-  if (r.success) return r.data as Partial<Config>;
+  if (r.success) return r.data;
   const lines = r.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((k) => `${source}: unknown option ${JSON.stringify(k)}`).join('\n');
@@ -171,7 +171,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { r
 
 /** Validates overrides on top of the defaults (for embedding and tests). */
 export function configFrom(overrides: Partial<Config> = {}): Readonly<Config> {
-  const checked = checkSource(overrides as Record<string, unknown>, (k) => k, 'options');
+  const checked = checkSource(overrides, (k) => k, 'options');
   return finishConfig({ ...DEFAULTS, ...checked });
 }
 

@@ -10,11 +10,13 @@ export type { Logger };
 
 /** Creates the process logger from the config. */
 export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, destination?: pino.DestinationStream): Logger {
-  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
+  // isTTY is undefined, not the false its type says, when stdout is a pipe or a file.
+  const stdoutIsTTY = (process.stdout as { isTTY?: boolean }).isTTY === true;
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && stdoutIsTTY);
   const options: pino.LoggerOptions = { level: config.logLevel, base: { pid: process.pid }, name: 'roomcast' };
   if (destination) return pino(options, destination);
   if (pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' } } });
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: stdoutIsTTY, translateTime: 'SYS:HH:MM:ss.l' } } });
   }
   return pino(options);
 }

@@ -36,7 +36,7 @@ export function stepRates(s: Scenario, cap: Pick<CapacityPlan, 'startDeliveries'
 
 /** Whether a step's run kept up; undefined when it did, else why not. */
 export function notHeld(run: RunResult, offeredPerSec: number, sloMs: number): string | undefined {
-  if (run.status !== 'ok') return `failed: ${(run.note ?? 'no note').split('\n')[0]}`;
+  if (run.status !== 'ok') return `failed: ${(run.note ?? 'no note').split('\n')[0] ?? ''}`;
   const w = run.windows[run.median];
   if (w === undefined) return 'no measured window';
   if (w.latencyUs.p99 > sloMs * 1000) return `p99 ${(w.latencyUs.p99 / 1000).toFixed(1)} ms over the ${sloMs} ms SLO`;
@@ -95,7 +95,7 @@ export async function runCapacity(plan: BenchPlan, cap: CapacityPlan, progress: 
         const step: CapacityStep = { rate, offeredPerSec, held: why === undefined, why, run };
         c.steps.push(step);
         if (step.held) c.knee = c.steps.length - 1;
-        say(`${tag}: ${progress.summary(run)}; ${step.held ? 'held' : `not held: ${why}`}`);
+        say(`${tag}: ${progress.summary(run)}; ${why === undefined ? 'held' : `not held: ${why}`}`);
       }
       climbing = climbing.filter((c) => c.steps[c.steps.length - 1]?.held === true);
     }

@@ -11,7 +11,7 @@ import type { FromPublisher, FromReceiver, FromStorm, ToLoadgen } from '../loadg
 import { fromNative, nativeCommand } from './native-receiver.js';
 
 type Message = FromReceiver | FromPublisher | FromStorm;
-type Waiter<M> = { type: string; resolve: (m: M) => void; reject: (e: Error) => void };
+interface Waiter<M> { type: string; resolve: (m: M) => void; reject: (e: Error) => void }
 
 /** A forked load generator; `M` is what it sends back. */
 export class LoadgenProcess<M extends Message> {
@@ -56,7 +56,7 @@ export class LoadgenProcess<M extends Message> {
     });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
-        this.fail(new Error(`${name} exited (${code ?? signal}) unexpectedly${this.stderr ? `:\n${this.stderr}` : ''}`));
+        this.fail(new Error(`${name} exited (${String(code ?? signal)}) unexpectedly${this.stderr ? `:\n${this.stderr}` : ''}`));
         resolve(code);
       });
     });

@@ -21,7 +21,7 @@ export function nativeCommand(m: ToLoadgen): string | undefined {
       for (const member of m.members) {
         const { path, protocol } = dialect.member(roomName(member.room), member.encoding);
         if (/\s/.test(path) || (protocol !== undefined && /\s/.test(protocol)))
-          throw new Error(`a member path or subprotocol with a space: ${path} ${protocol}`);
+          throw new Error(`a member path or subprotocol with a space: ${path} ${String(protocol)}`);
         lines.push(`${path} ${protocol ?? '-'}`);
       }
       return `${lines.join('\n')}\n`;
@@ -45,7 +45,7 @@ interface NativeWindow extends Omit<WindowReport, 'histogram'> {
 /** One answer line of the C receiver as the runner's message. */
 export function fromNative(line: string): FromReceiver {
   const m = JSON.parse(line) as FromReceiver | (Omit<Extract<FromReceiver, { type: 'report' }>, 'windows'> & { windows: NativeWindow[] });
-  if (m.type !== 'report') return m as FromReceiver;
+  if (m.type !== 'report') return m;
   const windows = (m.windows as NativeWindow[]).map(({ latency, ...rest }): WindowReport => {
     const h = latencyHistogram();
     for (const [us, n] of latency) h.recordValueWithCount(us, n);

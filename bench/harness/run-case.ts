@@ -44,7 +44,7 @@ export interface RunOptions {
   progress: (line: string) => void;
 }
 
-type Member = { room: number; encoding: MemberEncoding };
+interface Member { room: number; encoding: MemberEncoding }
 
 /** Members of every room, in room order: which room and which encoding each socket takes. */
 export function members(s: Scenario): Member[] {
@@ -116,7 +116,7 @@ async function connectMembers(
   }
   const done = await Promise.all(answers);
   const failed = sum(done.map((d) => d.failed));
-  if (failed > 0) throw new Error(`${failed} of ${all.length} sockets failed to connect; first error: ${done.find((d) => d.firstError)?.firstError}`);
+  if (failed > 0) throw new Error(`${failed} of ${all.length} sockets failed to connect; first error: ${String(done.find((d) => d.firstError)?.firstError)}`);
 }
 
 /** Runs once. Never throws: a failure is a result with status `failed`. */

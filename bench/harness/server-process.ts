@@ -68,7 +68,7 @@ export async function startServer(peer: PeerName, options: StartOptions = {}): P
   const keep = (d: Buffer): void => {
     tail = (tail + d.toString()).slice(-8192);
   };
-  child.stderr?.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const port = await new Promise<number>((resolve, reject) => {
@@ -77,7 +77,7 @@ export async function startServer(peer: PeerName, options: StartOptions = {}): P
       child.kill('SIGKILL');
       reject(new Error(`${peer} did not listen within ${START_TIMEOUT_MS} ms:\n${tail}`));
     }, START_TIMEOUT_MS);
-    child.stdout?.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       keep(d);
       buffered += d.toString();
       let nl: number;
@@ -93,7 +93,7 @@ export async function startServer(peer: PeerName, options: StartOptions = {}): P
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${peer} exited with ${code} before listening:\n${tail}`));
+      reject(new Error(`${peer} exited with ${String(code)} before listening:\n${tail}`));
     });
   });
 

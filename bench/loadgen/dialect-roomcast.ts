@@ -84,7 +84,8 @@ const ERROR_KEY = Buffer.from('"error":');
 const B64_CHARS = 24;
 const scratch = new Uint8Array(18);
 const B64 = new Int16Array(256).fill(-1);
-for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) B64[c.charCodeAt(0)] = i;
+const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+for (let i = 0; i < B64_ALPHABET.length; i++) B64[B64_ALPHABET.charCodeAt(i)] = i;
 
 function startsWith(buf: Buffer, start: number, end: number, prefix: Buffer): boolean {
   return end - start >= prefix.length && buf.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0;

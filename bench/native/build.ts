@@ -61,7 +61,7 @@ function build(program: NativeProgram, cc: string): NativeBuild {
   const r = spawnSync(cc, [...FLAGS, '-I', HERE, '-o', partial, ...sources], { encoding: 'utf8', timeout: 120_000 });
   if (r.error !== undefined || r.status !== 0) {
     rmSync(partial, { force: true });
-    const why = r.error !== undefined ? r.error.message : r.stderr.trim().split('\n').slice(-5).join('\n') || `exit ${r.status}`;
+    const why = r.error !== undefined ? r.error.message : r.stderr.trim().split('\n').slice(-5).join('\n') || `exit ${String(r.status)}`;
     return { ok: false, problem: `cannot build bench/native/${program}.c with ${cc}: ${why}` };
   }
   renameSync(partial, path);

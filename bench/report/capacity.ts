@@ -22,8 +22,8 @@ function cpuPerMillion(w: WindowResult): number {
 function sameLoadP99(a: CapacityResult, b: CapacityResult): [number, number] | undefined {
   const k = Math.min(a.knee, b.knee);
   if (k < 0) return undefined;
-  const wa = a.steps[k]?.run.windows[a.steps[k]?.run.median ?? -1];
-  const wb = b.steps[k]?.run.windows[b.steps[k]?.run.median ?? -1];
+  const wa = a.steps[k]?.run.windows[a.steps[k].run.median];
+  const wb = b.steps[k]?.run.windows[b.steps[k].run.median];
   return wa !== undefined && wb !== undefined ? [wa.latencyUs.p99, wb.latencyUs.p99] : undefined;
 }
 

@@ -30,7 +30,7 @@ export function stopOnSignal(stop: () => void | Promise<void>): void {
   const onSignal = (): void => {
     if (stopping) return;
     stopping = true;
-    Promise.resolve()
+    void Promise.resolve()
       .then(stop)
       .finally(() => process.exit(0));
   };

@@ -27,4 +27,9 @@ server.listen(port, host, () => {
   const address = server.address();
   announce('socketio', typeof address === 'object' && address !== null ? address.port : port);
 });
-stopOnSignal(() => new Promise<void>((resolve) => io.close(() => resolve())));
+stopOnSignal(
+  () =>
+    new Promise<void>((resolve) => {
+      void io.close(() => resolve());
+    }),
+);

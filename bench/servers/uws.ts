@@ -24,7 +24,7 @@ app.ws<Member>('/rooms/:room', {
   sendPingsAutomatically: true,
   upgrade: (res, req, context) => {
     res.upgrade<Member>(
-      { room: decodeURIComponent(req.getParameter(0) ?? '') },
+      { room: decodeURIComponent(req.getParameter(0)) },
       req.getHeader('sec-websocket-key'),
       req.getHeader('sec-websocket-protocol'),
       req.getHeader('sec-websocket-extensions'),

@@ -74,12 +74,13 @@ class MemoryBroker implements Broker {
     return { streams: this.streams.size, bytes: this.totalBytes };
   }
 
-  async start(handlers: BrokerHandlers): Promise<void> {
+  start(handlers: BrokerHandlers): Promise<void> {
     this.handlers = handlers;
     if (this.rules.any) {
       this.sweeper = setInterval(() => this.sweep(), 1000);
       this.sweeper.unref();
     }
+    return Promise.resolve();
   }
 
   private create(room: string, policy: HistoryPolicy): Stream {
@@ -220,12 +221,13 @@ class MemoryBroker implements Broker {
     return true;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.sweeper = undefined;
     this.handlers = undefined;
     this.streams.clear();
     this.totalBytes = 0;
+    return Promise.resolve();
   }
 }
 

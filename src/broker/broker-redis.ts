@@ -77,7 +77,7 @@ interface ScriptedRedis extends Redis {
     seqTtlSec: number,
     timeMs: number,
   ): Promise<number>;
-  roomcastStream(seq: string, epoch: string, stream: string, epochArg: string, seqTtlSec: number, ...delivered: (string | number)[]): Promise<[string, string]>;
+  roomcastStream(seq: string, epoch: string, stream: string, epochArg: string, seqTtlSec: number, ...delivered: Array<string | number>): Promise<[string, string]>;
   roomcastReadBuffer(
     seq: string,
     epoch: string,

@@ -12,7 +12,9 @@ interface RoomPresence {
 class MemoryPresence implements PresenceStore {
   private readonly rooms = new Map<string, RoomPresence>();
 
-  async start(): Promise<void> {}
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
 
   add(room: string, connId: string, userId: string): void {
     let r = this.rooms.get(room);
@@ -36,25 +38,26 @@ class MemoryPresence implements PresenceStore {
     if (r.conns.size === 0) this.rooms.delete(room);
   }
 
-  async members(room: string): Promise<PresenceMember[]> {
+  members(room: string): Promise<PresenceMember[]> {
     const r = this.rooms.get(room);
-    if (r === undefined) return [];
+    if (r === undefined) return Promise.resolve([]);
     const byUser = new Map<string, string[]>();
     for (const [connId, userId] of r.conns) {
       const list = byUser.get(userId);
       if (list === undefined) byUser.set(userId, [connId]);
       else list.push(connId);
     }
-    return [...byUser].map(([userId, connIds]) => ({ userId, connIds }));
+    return Promise.resolve([...byUser].map(([userId, connIds]) => ({ userId, connIds })));
   }
 
-  async counts(room: string): Promise<PresenceCounts> {
+  counts(room: string): Promise<PresenceCounts> {
     const r = this.rooms.get(room);
-    return { connections: r?.conns.size ?? 0, users: r?.users.size ?? 0 };
+    return Promise.resolve({ connections: r?.conns.size ?? 0, users: r?.users.size ?? 0 });
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.rooms.clear();
+    return Promise.resolve();
   }
 }
 

@@ -124,7 +124,7 @@ export interface StreamEntry {
 }
 
 /** XRANGE's answer with Buffer replies: [[id, [field, value, ...]], ...]. */
-export type RawEntries = [Buffer, Buffer[]][];
+export type RawEntries = Array<[Buffer, Buffer[]]>;
 
 const COLON = 0x3a;
 

@@ -20,8 +20,11 @@ import type {
 
 type Of<K extends keyof ServerMessage> = NonNullable<ServerMessage[K]>;
 
+/** A 64-bit integer as either decoder hands it out: a number, a decimal string, a Long, or absent. */
+type Int64 = number | string | { toString(): string } | null | undefined;
+
 /** A 64-bit (or 32-bit) integer as a number; absent is 0. */
-export function toNumber(v: unknown): number {
+export function toNumber(v: Int64): number {
   if (typeof v === 'number') return v;
   if (v === null || v === undefined) return 0;
   // A decimal string (JSON) or a Long (protobufjs), whose toString is decimal.
@@ -53,7 +56,7 @@ export function toJoinResult(j: Of<'join'>): JoinResult {
 }
 
 /** The position a join reply (or a room of a Welcome, or a StreamReset) puts the room at. */
-export function positionOf(j: { epoch?: string | null; seq?: unknown }): StreamPosition {
+export function positionOf(j: { epoch?: string | null; seq?: Int64 }): StreamPosition {
   return { epoch: j.epoch ?? '', seq: toNumber(j.seq) };
 }
 

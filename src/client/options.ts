@@ -62,8 +62,13 @@ export interface ResolvedOptions {
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!(v > 0) || !Number.isFinite(v)) throw new TypeError(`${name} must be a positive number of milliseconds, got ${value}`);
+  if (!(v > 0) || !Number.isFinite(v)) throw new TypeError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
   return v;
+}
+
+/** Whether `value` is one of `allowed` (options may come unchecked from JavaScript callers). */
+function isOneOf<T extends string>(value: unknown, allowed: readonly T[]): value is T {
+  return allowed.some((a) => a === value);
 }
 
 /** Fills in defaults and checks every value; throws a TypeError naming the bad option. */
@@ -75,10 +80,10 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw new TypeError(`url must be an absolute ws:// or wss:// URL, got ${JSON.stringify(o.url)}`);
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError(`url must use ws: or wss:, got ${url.protocol}`);
-  const encoding = o.encoding ?? 'proto';
-  if (encoding !== 'proto' && encoding !== 'json') throw new TypeError(`encoding must be "proto" or "json", got ${JSON.stringify(encoding)}`);
-  const tokenTransport = o.tokenTransport ?? 'url';
-  if (tokenTransport !== 'url' && tokenTransport !== 'command') {
+  const encoding: unknown = o.encoding ?? 'proto';
+  if (!isOneOf(encoding, ['proto', 'json'])) throw new TypeError(`encoding must be "proto" or "json", got ${JSON.stringify(encoding)}`);
+  const tokenTransport: unknown = o.tokenTransport ?? 'url';
+  if (!isOneOf(tokenTransport, ['url', 'command'])) {
     throw new TypeError(`tokenTransport must be "url" or "command", got ${JSON.stringify(tokenTransport)}`);
   }
   let reconnect: ReconnectOptions | false = false;

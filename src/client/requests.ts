@@ -5,7 +5,7 @@
  * more and fail.
  */
 import type { ClientMessage, CommandName, ServerMessage } from '../protocol/types.js';
-import type { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { RoomcastClientError, ServerError, TimeoutError } from './errors.js';
 
 interface Pending {
@@ -82,7 +82,7 @@ export class Requests {
     this.pending.delete(id);
     clearTimeout(p.timer);
     if (reply.error != null) {
-      p.reject(new ServerError(p.command, (reply.error.code ?? 0) as ErrorCode, reply.error.message ?? ''));
+      p.reject(new ServerError(p.command, reply.error.code ?? ErrorCode.ERROR_CODE_UNSPECIFIED, reply.error.message ?? ''));
     } else if (reply[p.command] == null) {
       // A reply of another kind would be a server bug; say so rather than hand over garbage.
       const kind = Object.keys(reply).find((k) => k !== 'id' && reply[k as keyof ServerMessage] != null) ?? 'nothing';

@@ -6,7 +6,7 @@
  * in ./client.ts on top of {@link Session.request}.
  */
 import type { ClientMessage, CommandName, ServerMessage } from '../protocol/types.js';
-import { CloseCode, shouldReconnect } from '../protocol/errors.js';
+import { CloseCode, ErrorCode, shouldReconnect } from '../protocol/errors.js';
 import { backoffDelay } from './backoff.js';
 import { Connection } from './connection.js';
 import { positionOf, toAuthResult, toNumber, toPresenceChange, toRecovery, toRemoved, toRoomEvent, toWelcome } from './convert.js';
@@ -250,7 +250,7 @@ export class Session extends Emitter<ClientEvents> {
       this.roomSet.forget(r.room);
       this.emit('removed', r);
     } else if (!this.requests.settle(m) && m.error != null) {
-      this.emit('serverError', new ServerError('(none)', m.error.code ?? 0, m.error.message ?? ''));
+      this.emit('serverError', new ServerError('(none)', m.error.code ?? ErrorCode.ERROR_CODE_UNSPECIFIED, m.error.message ?? ''));
     }
     // Anything else is a reply that came after its command timed out: nobody waits for it.
   }

@@ -101,7 +101,7 @@ export const TABLE = {
 type Table = typeof TABLE;
 
 /** The value type of a row: an enum's values, else its kind's type. */
-type ValueOf<D> = D extends { kind: 'enum'; values: readonly (infer V)[] } ? V : D extends { kind: infer K extends Kind } ? KindValues[K] : never;
+type ValueOf<D> = D extends { kind: 'enum'; values: ReadonlyArray<infer V> } ? V : D extends { kind: infer K extends Kind } ? KindValues[K] : never;
 
 /** The configuration, after validation. Each field is documented in {@link TABLE}. */
 export type Config = { [K in keyof Table]: ValueOf<Table[K]> };
@@ -118,6 +118,7 @@ export interface OptionSpec extends KindParams {
 /** Every option, in table order. */
 export const OPTIONS: readonly OptionSpec[] = Object.freeze(
   (Object.keys(TABLE) as Array<keyof Config>).map((key): OptionSpec => {
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the binding only takes `default` out of the rest (DEFAULTS holds the defaults).
     const { default: _default, ...spec } = TABLE[key] as OptionDef;
     return { key, ...spec };
   }),

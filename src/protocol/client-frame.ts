@@ -47,8 +47,9 @@ export function decodeClientFrame(bytes: Uint8Array, isBinary: boolean): Decoded
   const obj = parseJsonFrame(bytes);
   let message: ClientMessage;
   try {
-    // The reader builds a ClientMessage from its descriptor; its declared type is a generic record.
-    message = readProto3Json('ClientMessage', obj, { ignoreUnknownFields: true }) as ClientMessage;
+    // The reader builds a ClientMessage from its descriptor; its declared type is a generic record
+    // (which TypeScript accepts for the all-optional ClientMessage).
+    message = readProto3Json('ClientMessage', obj, { ignoreUnknownFields: true });
   } catch (err) {
     throw new ProtocolError(ErrorCode.ERROR_CODE_MALFORMED_FRAME, `not a JSON ClientMessage: ${(err as Error).message}`);
   }

@@ -89,8 +89,8 @@ export function decodeProto<K extends TypeName>(type: K, bytes: Uint8Array): Mes
   const T: ProtoType = TYPES[type];
   try {
     // toObject gives the plain form of exactly this message type; its declared return type is a
-    // generic record, which the type system cannot tie back to the name.
-    return T.toObject(T.decode(bytes), { longs: Number, arrays: true, defaults: true }) as Messages[K];
+    // generic record (which TypeScript accepts for these all-optional message types).
+    return T.toObject(T.decode(bytes), { longs: Number, arrays: true, defaults: true });
   } catch (err) {
     throw malformed(type, err);
   }
@@ -104,7 +104,7 @@ export function decodeJson<K extends TypeName>(type: K, text: string | Uint8Arra
   try {
     const s = typeof text === 'string' ? text : textDecoder.decode(text);
     // The reader builds an object of this message type from its descriptor (see decodeProto).
-    return readProto3Json(type, JSON.parse(s), { defaults: true, ignoreUnknownFields: options.ignoreUnknownFields === true }) as Messages[K];
+    return readProto3Json(type, JSON.parse(s), { defaults: true, ignoreUnknownFields: options.ignoreUnknownFields === true });
   } catch (err) {
     throw malformed(type, err);
   }

@@ -16,10 +16,11 @@ export const CloseCode = roomcast.v1.CloseCode;
 /** A close code. */
 export type CloseCode = roomcast.v1.CloseCode;
 
-/** The proto name of an error code, e.g. "ERROR_CODE_NOT_A_MEMBER". */
-export function errorCodeName(code: ErrorCode): string {
+/** The proto name of an error code, e.g. "ERROR_CODE_NOT_A_MEMBER" (any number: a newer peer's code too). */
+export function errorCodeName(code: number): string {
   // A numeric enum maps values back to names; an unknown value (a newer peer's) has none.
-  const name: string | undefined = roomcast.v1.ErrorCode[code];
+  const names: Readonly<Record<number, string | undefined>> = roomcast.v1.ErrorCode;
+  const name = names[code];
   return name ?? `ERROR_CODE_${code}`;
 }
 

@@ -110,7 +110,9 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === undefined) return `${typeof v} ${String(v)}`;
+  // JSON.parse gives none of the rest (symbols, functions).
+  return typeof v;
 }
 
 function readValue(field: FieldInfo, v: unknown, path: string, depth: number, opts: ReadOptions): unknown {

@@ -42,7 +42,7 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
     let protoCount = room.proto;
     let jsonCount = room.json;
     const sender = p.excludeSelf ? conns.get(p.connId) : undefined;
-    const senderWs = sender !== undefined && sender.rooms.has(p.room) ? sender.ws : undefined;
+    const senderWs = sender?.rooms.has(p.room) ? sender.ws : undefined;
     if (senderWs !== undefined && sender !== undefined) {
       if (sender.encoding === 'proto') protoCount -= 1;
       else jsonCount -= 1;

@@ -157,11 +157,12 @@ export function handler(
     const replyEncoding: Encoding = acceptedEncoding(req.getHeader('accept')) ?? bodyEncoding;
     const framing = readFraming(req);
     if (refuseFraming(ctx, res, framing, replyEncoding)) return;
-    const rawParams = Array.from({ length: options.params ?? 0 }, (_, i) => req.getParameter(i) ?? '');
+    const rawParams = Array.from({ length: options.params ?? 0 }, (_, i) => (req.getParameter(i) as string | undefined) ?? '');
     const authorization = req.getHeader('authorization');
     const method = req.getMethod();
     const url = req.getUrl();
-    const query = req.getQuery() ?? '';
+    // uWS returns undefined, not the '' its types promise, for a URL without a query.
+    const query = (req.getQuery() as string | undefined) ?? '';
     const collected = options.body === true ? collectBody(res, ctx.config.maxFrameBytes, framing.contentLength) : undefined;
     // A route that reads no body leaves one to uWS, which would read it to the end: stop instead.
     const after = (): After => {

@@ -44,7 +44,7 @@ function labelledCounterFrom(registry: Registry, name: string, help: string, lab
 function fanoutHistogram(s: Stats): Metric {
   const name = 'roomcast_fanout_recipients';
   const help = 'Local recipients per published event.';
-  const get = async () => {
+  const get = () => {
     const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
     let cumulative = 0;
     FANOUT_BUCKETS.forEach((le, i) => {
@@ -55,7 +55,7 @@ function fanoutHistogram(s: Stats): Metric {
     values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: cumulative });
     values.push({ metricName: `${name}_sum`, labels: {}, value: s.fanoutSum });
     values.push({ metricName: `${name}_count`, labels: {}, value: cumulative });
-    return { name, help, type: 'histogram', aggregator: 'sum', values };
+    return Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values });
   };
   // The registry only calls name, help and get() (at scrape time), but prom-client types a Metric
   // as the union of its own classes, which a plain object cannot be without this cast.

@@ -126,7 +126,7 @@ class Replay {
   private last: number;
   private settle: Settle | undefined;
   private finished = false;
-  private error: unknown;
+  private error: Error | undefined;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -208,7 +208,7 @@ class Replay {
     return outcome;
   }
 
-  private fail(err: unknown): void {
+  private fail(err: Error): void {
     if (this.finished) return;
     this.finished = true;
     this.error = err;
@@ -219,7 +219,8 @@ class Replay {
 
   /** Goes on from drains; resolves when done. */
   paced(): Promise<JoinOutcome> {
-    if (this.finished) return Promise.reject(this.error);
+    // Called only after step() returned undefined, so a finished replay here is a failed one.
+    if (this.finished) return Promise.reject(this.error ?? new Error('replay already finished'));
     return new Promise<JoinOutcome>((resolve, reject) => {
       this.settle = { resolve, reject };
       this.ctx.recoveries.pace(this.conn.id, this);

@@ -148,8 +148,10 @@ export class RoomView {
     this.refreshing = true;
     try {
       const result = await this.client.presence(this.opts.room);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may run during the await; TS keeps the narrowing from above.
       if (!this.stopped && this.members.replace(result)) this.renderMembers();
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- as above: stop() may have run meanwhile.
       if (!this.stopped) this.out.error(`member list: ${errorText(err)}`);
     } finally {
       this.refreshing = false;

@@ -60,7 +60,7 @@ function stringList(v: unknown, what: string): string[] | undefined {
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
     throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, `token claim ${what} must be a list of room patterns`);
   }
-  return v as string[];
+  return v;
 }
 
 /** Creates the authenticator for a config. Reads key files now, so a bad path fails the start. */
@@ -78,10 +78,11 @@ export function createAuthenticator(config: Readonly<Config>): Authenticator {
     if (typeof sub !== 'string' || sub === '' || sub.length > 256) {
       throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, 'token has no usable "sub" (the user id)');
     }
-    const rooms = payload.rooms as { join?: unknown; publish?: unknown } | undefined;
-    if (rooms !== undefined && (typeof rooms !== 'object' || rooms === null)) {
+    const claim = payload.rooms;
+    if (claim !== undefined && (typeof claim !== 'object' || claim === null)) {
       throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, 'token claim "rooms" must be an object');
     }
+    const rooms = claim as { join?: unknown; publish?: unknown } | undefined;
     const join = stringList(rooms?.join, 'rooms.join');
     const publish = stringList(rooms?.publish, 'rooms.publish');
     return {

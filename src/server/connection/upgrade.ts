@@ -60,7 +60,8 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
   const key = req.getHeader('sec-websocket-key');
   const extensions = req.getHeader('sec-websocket-extensions');
   const origin = req.getHeader('origin');
-  const token = req.getQuery('token') ?? '';
+  // uWS returns undefined, not the '' its types promise, for an absent query parameter.
+  const token = (req.getQuery('token') as string | undefined) ?? '';
   let room: string | undefined;
   let encoding: Encoding;
   let subprotocol: string;
