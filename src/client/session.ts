@@ -9,32 +9,16 @@ import type { ClientMessage, CommandName, ServerMessage } from '../protocol/type
 import { CloseCode, ErrorCode, shouldReconnect } from '../protocol/errors.js';
 import { backoffDelay } from './backoff.js';
 import { Connection } from './connection.js';
-import { positionOf, toAuthResult, toNumber, toPresenceChange, toRecovery, toRemoved, toRoomEvent, toWelcome } from './convert.js';
+import { positionOf, toAuthResult, toPresenceChange, toRemoved, toRoomEvent, toWelcome } from './convert.js';
 import { Emitter } from './emitter.js';
 import { DisconnectedError, ServerError } from './errors.js';
 import { type ClientOptions, resolveOptions, type ResolvedOptions, type TokenSource } from './options.js';
 import { Requests } from './requests.js';
+import { rejoinRooms } from './resume.js';
 import { RoomSet } from './rooms.js';
-import { resolveWebSocket, urlWithToken, type WebSocketConstructor } from './socket.js';
-import type { ClientEvents, ClientState, ClientStats, CloseInfo, RecoveryOutcome, StreamPosition, Welcome } from './types.js';
-
-/** Settles once: the promise behind `connect()` and `close()`. */
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: Error): void;
-}
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // connect() may never be awaited (a client that only listens to events): no unhandled rejection.
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
+import { deferred } from './deferred.js';
+import { resolveWebSocket, urlWithoutRoom, urlWithToken, type WebSocketConstructor } from './socket.js';
+import type { ClientEvents, ClientState, ClientStats, CloseInfo, StreamPosition, Welcome } from './types.js';
 
 /** Connection management shared by every command; see the module comment. */
 export class Session extends Emitter<ClientEvents> {
@@ -268,7 +252,17 @@ export class Session extends Emitter<ClientEvents> {
           this.authUserId = toAuthResult(reply.connect ?? {}).userId;
         }
       }
-      await this.rejoin(conn, welcome);
+      await rejoinRooms(
+        {
+          rooms: this.roomSet,
+          counters: this.counters,
+          previousConnId: this.previousConnId,
+          wanted: this.everOpened ? this.roomSet.names() : [...new Set([...welcome.rooms.map((r) => r.room), ...this.options.rooms])],
+          emit: (name, value) => this.emit(name, value),
+          send: (command, body, onReply) => this.sendNow(conn, command, body, onReply),
+        },
+        welcome,
+      );
     } catch (err) {
       if (this.conn !== conn) return; // the connection is gone; its close is being handled
       if (err instanceof ServerError) {
@@ -294,57 +288,6 @@ export class Session extends Emitter<ClientEvents> {
     this.flush();
     this.emit('open', { welcome, reconnected });
     this.ready.resolve(welcome);
-  }
-
-  /**
-   * Joins what this client should be in: on the first connection the `rooms` option, later
-   * every room it was in, each with `since` = the client's position there, so that the server
-   * replays what was missed (before the join reply) or says why it cannot. Rooms the URL joined
-   * are kept if still wanted and left otherwise.
-   */
-  private async rejoin(conn: Connection, welcome: Welcome): Promise<void> {
-    const wanted = this.everOpened ? this.roomSet.names() : [...new Set([...welcome.rooms.map((r) => r.room), ...this.options.rooms])];
-    for (const r of welcome.rooms) {
-      if (!wanted.includes(r.room)) void this.sendNow(conn, 'leave', { leave: { room: r.room } }).catch(() => {});
-    }
-    const joins = wanted.map(async (room) => {
-      const since = this.roomSet.position(room);
-      const byUrl = welcome.rooms.find((r) => r.room === room);
-      if (byUrl !== undefined) {
-        // Joined on connect, without `since`: nothing was replayed.
-        this.rejoined(room, since, { epoch: byUrl.epoch, seq: byUrl.seq }, since === undefined ? 'none' : 'unsupported', 0);
-        return;
-      }
-      const join = since === undefined ? { room } : { room, since, previousConnId: this.previousConnId };
-      try {
-        // Handled as the reply is read: the live events right behind it belong to the new position.
-        await this.sendNow(conn, 'join', { join }, (m) => {
-          const reply = m.join ?? {};
-          this.rejoined(room, since, positionOf(reply), since === undefined ? 'none' : toRecovery(reply), toNumber(reply.missed));
-        });
-      } catch (err) {
-        if (!(err instanceof ServerError)) throw err;
-        this.roomSet.forget(room);
-        this.emit('rejoin', { room, since, position: undefined, recovery: 'none', missed: 0, error: err });
-      }
-    });
-    const results = await Promise.allSettled(joins);
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
-  }
-
-  /** A room is joined again (or first) at `at`: record it and tell the application how recovery went. */
-  private rejoined(room: string, since: StreamPosition | undefined, at: StreamPosition, recovery: RecoveryOutcome, missed: number): void {
-    this.roomSet.joined(room, at);
-    const position = this.roomSet.position(room) ?? at;
-    this.emit('rejoin', { room, since, position, recovery, missed });
-    if (recovery === 'recovered') {
-      this.counters.recovered += 1;
-      this.counters.replayed += missed;
-      this.emit('recovered', { room, missed, position });
-    } else if (recovery !== 'none') {
-      this.counters.resyncs += 1;
-      this.emit('resync', { room, reason: recovery, previous: since, position });
-    }
   }
 
   private onClosed(code: number, reason: string): void {
@@ -391,16 +334,4 @@ export class Session extends Emitter<ClientEvents> {
     this.ready.reject(new DisconnectedError('connect', `the client closed before it was ready (${code}${reason ? ` ${reason}` : ''})`, code));
     this.done.resolve(info);
   }
-}
-
-/**
- * `url` with a `/rooms/<room>` path replaced by `/ws` (anything before it, and the query, kept):
- * the plain endpoint, where the client joins every room itself.
- */
-export function urlWithoutRoom(url: string): string {
-  const u = new URL(url);
-  const path = u.pathname.replace(/\/rooms\/[^/]+\/?$/, '/ws');
-  if (path === u.pathname) return url;
-  u.pathname = path;
-  return u.toString();
 }

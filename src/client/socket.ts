@@ -54,3 +54,15 @@ export function urlWithToken(url: string, token: string | undefined): string {
   u.searchParams.set('token', token);
   return u.toString();
 }
+
+/**
+ * `url` with a `/rooms/<room>` path replaced by `/ws` (anything before it, and the query, kept):
+ * the plain endpoint, where the client joins every room itself.
+ */
+export function urlWithoutRoom(url: string): string {
+  const u = new URL(url);
+  const path = u.pathname.replace(/\/rooms\/[^/]+\/?$/, '/ws');
+  if (path === u.pathname) return url;
+  u.pathname = path;
+  return u.toString();
+}

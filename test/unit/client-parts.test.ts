@@ -12,7 +12,7 @@ import { DisconnectedError, RoomcastClientError, ServerError, TimeoutError } fro
 import { resolveOptions } from '../../src/client/options.js';
 import { Requests } from '../../src/client/requests.js';
 import { RoomSet } from '../../src/client/rooms.js';
-import { urlWithoutRoom } from '../../src/client/session.js';
+import { urlWithoutRoom } from '../../src/client/socket.js';
 import { urlWithToken } from '../../src/client/socket.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
