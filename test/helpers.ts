@@ -131,7 +131,7 @@ export class TestClient {
   }
 
   /** Resolves once `n` events of `room` have arrived; returns them. */
-  async events(room: string, n: number, ms = 5000): Promise<ServerMessage['event'][]> {
+  async events(room: string, n: number, ms = 5000): Promise<Array<ServerMessage['event']>> {
     const deadline = Date.now() + ms;
     for (;;) {
       const evs = this.received.filter((m) => m.event?.room === room).map((m) => m.event);
@@ -142,7 +142,7 @@ export class TestClient {
   }
 
   /** Events received so far for a room. */
-  eventsSoFar(room: string): NonNullable<ServerMessage['event']>[] {
+  eventsSoFar(room: string): Array<NonNullable<ServerMessage['event']>> {
     return this.received.filter((m) => m.event?.room === room).map((m) => m.event as NonNullable<ServerMessage['event']>);
   }
 

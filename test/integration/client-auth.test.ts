@@ -79,7 +79,7 @@ describe('the SDK with authentication', () => {
 
   it('sees members come and go through presence events and queries', async () => {
     const watcher = track(createClient({ url: srv.url(), token: await hsToken(SECRET, { sub: 'watch' }), rooms: ['team:p'], encoding: 'json' }));
-    const changes: ClientEvents['presence'][] = [];
+    const changes: Array<ClientEvents['presence']> = [];
     watcher.on('presence', (p) => changes.push(p));
     await watcher.connect();
     const guest = track(createClient({ url: srv.url(), token: await hsToken(SECRET, { sub: 'guest' }), rooms: ['team:p'] }));

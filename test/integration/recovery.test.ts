@@ -12,7 +12,7 @@ import { RecoveryResult, type ServerMessage } from '../../src/protocol/types.js'
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { httpRequest, sleep, startServer, TestClient, type TestServer, withTimeout } from '../helpers.js';
 
-type Position = { epoch: string; seq: number };
+interface Position { epoch: string; seq: number }
 
 /** Publishes `n` text events over HTTP: "<prefix>1" .. "<prefix>n". */
 async function publishHttp(srv: TestServer, room: string, n: number, prefix = 'm'): Promise<number[]> {

@@ -333,9 +333,9 @@ describe('Redis broker: an outage is logged once, not once per failed publish', 
         await sleep(50);
         const errors = lines.filter((l) => l.level >= 50);
         assert.equal(errors.length, 1, `one error line: ${JSON.stringify(errors)}`);
-        const counts = lines.filter((l) => /operations failed while Redis is unavailable/.test(l.msg));
+        const counts = lines.filter((l) => l.msg.includes('operations failed while Redis is unavailable'));
         assert.ok(counts.length >= 1, 'a periodic count');
-        assert.equal(lines.filter((l) => /Redis is back/.test(l.msg)).length, 1);
+        assert.equal(lines.filter((l) => l.msg.includes('Redis is back')).length, 1);
         assert.ok(lines.length <= 10, `a handful of lines, not one per publish: ${lines.length}`);
         assert.ok(b.counters.unavailable >= 100);
       } finally {
@@ -348,7 +348,7 @@ describe('Redis broker: an outage is logged once, not once per failed publish', 
 
   it('a server whose Redis is away logs the outage, not each failed publish', async () => {
     const own = await startRedis();
-    const lines: { level: number; msg: string }[] = [];
+    const lines: Array<{ level: number; msg: string }> = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { level: number; msg: string });

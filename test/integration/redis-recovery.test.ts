@@ -68,7 +68,7 @@ describe('broker=redis: recovery across processes', { skip: missing }, () => {
       const first: TestClient[] = [];
       for (let i = 0; i < CLIENTS; i += 20) {
         const batch = Array.from({ length: 20 }, (_, j) =>
-          TestClient.connect((((i + j) % 2 === 0 ? a : b) as TestServer).url(`/rooms/${ROOM}`), (i + j) % 3 === 0 ? 'json' : 'proto'),
+          TestClient.connect(((i + j) % 2 === 0 ? a : b).url(`/rooms/${ROOM}`), (i + j) % 3 === 0 ? 'json' : 'proto'),
         );
         first.push(...(await Promise.all(batch)));
       }
@@ -102,7 +102,7 @@ describe('broker=redis: recovery across processes', { skip: missing }, () => {
           const previousConnId = c.connId;
           c.close();
           await c.closed;
-          const again = await TestClient.connect(((i % 2 === 0 ? b : a) as TestServer).url(), i % 3 === 0 ? 'proto' : 'json');
+          const again = await TestClient.connect((i % 2 === 0 ? b : a).url(), i % 3 === 0 ? 'proto' : 'json');
           clients.push(again);
           const reply = await again.request({ join: { room: ROOM, since, previousConnId } });
           return { before, since, again, reply };

@@ -189,6 +189,6 @@ describe('broker=redis', { skip: missing }, () => {
 describe('broker=redis start-up', { skip: missing }, () => {
   it('fails to start with a clear message when Redis is unreachable', async () => {
     await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://127.0.0.1:1' }), /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
-    await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://app:hunter2@127.0.0.1:1' }), (err: Error) => /app:\*\*\*@127\.0\.0\.1:1/.test(err.message) && !err.message.includes('hunter2'));
+    await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://app:hunter2@127.0.0.1:1' }), (err: Error) => err.message.includes('app:***@127.0.0.1:1') && !err.message.includes('hunter2'));
   });
 });

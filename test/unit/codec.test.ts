@@ -235,6 +235,6 @@ describe('decodeClientFrame', () => {
   });
 
   it('JsonShapeError paths name the field', () => {
-    assert.throws(() => readProto3Json('ClientMessage', { publish: { room: 5 } }), (e: unknown) => e instanceof JsonShapeError && /publish\.room/.test(e.message));
+    assert.throws(() => readProto3Json('ClientMessage', { publish: { room: 5 } }), (e: unknown) => e instanceof JsonShapeError && e.message.includes('publish.room'));
   });
 });
