@@ -89,7 +89,7 @@ export class TestClient {
       new Promise<void>((resolve, reject) => {
         ws.once('open', () => resolve());
         ws.once('error', reject);
-        ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode} on upgrade`)));
+        ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${String(res.statusCode)} on upgrade`)));
       }),
       5000,
       `connect ${url}`,
@@ -160,7 +160,7 @@ export async function httpRequest(
 ): Promise<{ status: number; headers: Headers; body: Buffer; json: () => unknown }> {
   const res = await fetch(base + path, { method, headers: options.headers, body: options.body });
   const body = Buffer.from(await res.arrayBuffer());
-  return { status: res.status, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) };
+  return { status: res.status, headers: res.headers, body, json: (): unknown => JSON.parse(body.toString('utf8')) };
 }
 
 /**
@@ -170,7 +170,7 @@ export async function httpRequest(
 export function requireTool(command: string, args: string[] = ['--version']): string | false {
   const r = spawnSync(command, args, { encoding: 'utf8' });
   if (r.error === undefined && r.status === 0) return false;
-  const why = `${command} is not available (${r.error?.message ?? `exit ${r.status}`})`;
+  const why = `${command} is not available (${r.error?.message ?? `exit ${String(r.status)}`})`;
   if (process.env.CI_REQUIRE_TOOLS === '1') throw new Error(`${why}, and CI_REQUIRE_TOOLS=1`);
   return why;
 }

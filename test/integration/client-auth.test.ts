@@ -35,7 +35,7 @@ describe('the SDK with authentication', () => {
       await until(() => events.some((e) => e.seq === r.seq), 'own event');
       const mine = events.find((e) => e.seq === r.seq);
       assert.equal(mine?.userId, `ada-${tokenTransport}`);
-      assert.equal(mine?.fromSelf, true);
+      assert.equal(mine.fromSelf, true);
       await c.close();
     });
   }

@@ -66,7 +66,7 @@ describe('paced replay', () => {
     assert.ok(sock.seqs.length < 60, `stopped at the buffer mark after ${sock.seqs.length}`);
     publish(5);
     let drains = 0;
-    let settled = false;
+    let settled = false as boolean; // a callback sets it
     void result.then(() => (settled = true));
     while (!settled && drains < 100) {
       sock.buffered = 0;
