@@ -116,7 +116,7 @@ describe('broker=redis: recovery across processes', { skip: missing }, () => {
       assert.ok(missed > 0 && acked > ackedBeforeStorm + 20, `events were replayed (${missed}) and published during the rejoins (${acked - ackedBeforeStorm})`);
       for (const { before, since, again, reply } of second) {
         assert.equal(reply.join?.recovered, true, `recovered: ${JSON.stringify(reply.join)}`);
-        assert.equal(reply.join?.epoch, since.epoch);
+        assert.equal(reply.join.epoch, since.epoch);
         await until(`${again.connId} reaches ${end}`, () => again.eventsSoFar(ROOM).at(-1)?.seq === end, 20_000);
         // Replayed events come before the reply; everything after `since` counts.
         const after = again.eventsSoFar(ROOM).map((e) => Number(e.seq));
