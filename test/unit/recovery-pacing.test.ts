@@ -51,7 +51,7 @@ async function setUp(): Promise<{ ctx: ServerContext; sock: FakeSocket; publish:
   ctx.conns.add(conn);
   let text = 0;
   const publish = (n: number): void => {
-    for (let i = 0; i < n; i += 1) ctx.broker.publish({ room: 'r', timeUs: Date.now() * 1000, text: `${(text += 1)}`.padEnd(3000, '.'), connId: '', userId: '', source: '', excludeSelf: false });
+    for (let i = 0; i < n; i += 1) void ctx.broker.publish({ room: 'r', timeUs: Date.now() * 1000, text: `${(text += 1)}`.padEnd(3000, '.'), connId: '', userId: '', source: '', excludeSelf: false });
   };
   return { ctx, sock, publish };
 }

@@ -30,7 +30,7 @@ function harness(stored = new Map<string, RoomEvent[]>()) {
         if (delivered !== undefined) log.push(`position behind ${delivered.epoch}:${delivered.seq}`);
         reads.push(() =>
           resolve(
-            delivered !== undefined && position.epoch === delivered.epoch && position.seq < delivered.seq ? (position = { epoch: 'E7', seq: 0 }) : position,
+            position.epoch === delivered?.epoch && position.seq < delivered.seq ? (position = { epoch: 'E7', seq: 0 }) : position,
           ),
         );
       }),
