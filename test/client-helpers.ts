@@ -9,7 +9,7 @@ import { sleep, withTimeout } from './helpers.js';
 
 /** The next `name` event of a client, or a timeout error naming it. */
 export function next<K extends keyof ClientEvents>(c: RoomcastClient, name: K, ms = 5000): Promise<ClientEvents[K]> {
-  return withTimeout(new Promise<ClientEvents[K]>((resolve) => c.once(name, resolve)), ms, `client event ${String(name)}`);
+  return withTimeout(new Promise<ClientEvents[K]>((resolve) => c.once(name, resolve)), ms, `client event ${name}`);
 }
 
 /** Resolves once `pred()` holds; fails the test after `ms`. */

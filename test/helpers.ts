@@ -89,7 +89,7 @@ export class TestClient {
       new Promise<void>((resolve, reject) => {
         ws.once('open', () => resolve());
         ws.once('error', reject);
-        ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode} on upgrade`)));
+        ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${String(res.statusCode)} on upgrade`)));
       }),
       5000,
       `connect ${url}`,
@@ -131,7 +131,7 @@ export class TestClient {
   }
 
   /** Resolves once `n` events of `room` have arrived; returns them. */
-  async events(room: string, n: number, ms = 5000): Promise<ServerMessage['event'][]> {
+  async events(room: string, n: number, ms = 5000): Promise<Array<ServerMessage['event']>> {
     const deadline = Date.now() + ms;
     for (;;) {
       const evs = this.received.filter((m) => m.event?.room === room).map((m) => m.event);
@@ -142,7 +142,7 @@ export class TestClient {
   }
 
   /** Events received so far for a room. */
-  eventsSoFar(room: string): NonNullable<ServerMessage['event']>[] {
+  eventsSoFar(room: string): Array<NonNullable<ServerMessage['event']>> {
     return this.received.filter((m) => m.event?.room === room).map((m) => m.event as NonNullable<ServerMessage['event']>);
   }
 
@@ -160,7 +160,7 @@ export async function httpRequest(
 ): Promise<{ status: number; headers: Headers; body: Buffer; json: () => unknown }> {
   const res = await fetch(base + path, { method, headers: options.headers, body: options.body });
   const body = Buffer.from(await res.arrayBuffer());
-  return { status: res.status, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) };
+  return { status: res.status, headers: res.headers, body, json: (): unknown => JSON.parse(body.toString('utf8')) };
 }
 
 /**
@@ -170,7 +170,7 @@ export async function httpRequest(
 export function requireTool(command: string, args: string[] = ['--version']): string | false {
   const r = spawnSync(command, args, { encoding: 'utf8' });
   if (r.error === undefined && r.status === 0) return false;
-  const why = `${command} is not available (${r.error?.message ?? `exit ${r.status}`})`;
+  const why = `${command} is not available (${r.error?.message ?? `exit ${String(r.status)}`})`;
   if (process.env.CI_REQUIRE_TOOLS === '1') throw new Error(`${why}, and CI_REQUIRE_TOOLS=1`);
   return why;
 }

@@ -37,7 +37,7 @@ function watchErrors(page: Page, name: string, errors: string[]): void {
 
 /** The member list as "user connId" lines, sorted. */
 function memberUsers(page: Page): Promise<string[]> {
-  return page.$$eval('#members li .user', (els) => els.map((e) => e.textContent ?? '').sort());
+  return page.$$eval('#members li .user', (els: Array<{ textContent: string | null }>) => els.map((e) => e.textContent ?? '').sort());
 }
 
 /** Waits until `read()` gives `expected` (deep-equal), or fails with the last value. */
@@ -86,8 +86,9 @@ describe('the built-in page in Chromium', { skip: missing }, () => {
 
   after(async () => {
     await browser?.close();
-    await srv?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    // before() may have failed before it assigned these.
+    await (srv as TestServer | undefined)?.close();
+    if ((dir as string | undefined) !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it('two users in one room see each other, their messages and the server stats', { timeout: 90_000 }, async () => {
@@ -96,7 +97,7 @@ describe('the built-in page in Chromium', { skip: missing }, () => {
     const errors: string[] = [];
     /** Opens the page in its own browser context (like another person's browser) and joins the room. */
     const openAndJoin = async (user: string, encoding: 'proto' | 'json'): Promise<Page> => {
-      const context = await browser!.newContext({ viewport: { width: 1100, height: 640 } });
+      const context = await (browser ?? assert.fail('no browser')).newContext({ viewport: { width: 1100, height: 640 } });
       contexts.push(context);
       const page = await context.newPage();
       page.setDefaultTimeout(WAIT_MS);

@@ -61,7 +61,7 @@ describe('malformed frames', () => {
       c.ws.send(frame);
       const err = await c.waitFor((m) => c.received.indexOf(m) >= before && m.error != null, `error for ${frame}`);
       assert.equal(err.error?.code, ErrorCode.ERROR_CODE_MALFORMED_FRAME, frame);
-      assert.match(err.error?.message ?? '', why);
+      assert.match(err.error.message ?? '', why);
       assert.equal(err.id, id, 'the error carries the request id when it can be read');
       // Good frames in between keep the connection under the bad-frame limit.
       assert.equal((await c.request({ echo: { text: 'x' } })).echo?.text, 'x');

@@ -116,7 +116,7 @@ describe('npm run bench (smoke profile)', () => {
 
     // The CPU profile of roomcast's largest scenario was taken in an extra run and summarised.
     assert.equal(results.cpuProfile?.scenario, 'fanout-4');
-    assert.equal(results.cpuProfile?.run.status, 'ok');
+    assert.equal(results.cpuProfile.run.status, 'ok');
     const profDir = files.find((f) => f.startsWith('cpuprofile-'));
     assert.ok(profDir, 'profile directory');
     assert.equal(readdirSync(join(out, profDir)).filter((f) => f.endsWith('.cpuprofile')).length, 1);
@@ -155,7 +155,7 @@ describe('npm run bench (smoke profile)', () => {
         c.peer,
       );
       for (const s of c.steps) {
-        assert.equal(s.run.status, 'ok', `${c.peer}: ${s.run.note}`);
+        assert.equal(s.run.status, 'ok', `${c.peer}: ${String(s.run.note)}`);
         assert.equal(s.run.windows[s.run.median]?.reach, 1, c.peer);
       }
       // No speed is judged: a tiny load on a busy machine may still miss the SLO, but the knee is

@@ -30,9 +30,9 @@ function cleanEnv(): NodeJS.ProcessEnv {
 async function startProcess(args: string[]): Promise<{ child: ChildProcess; port: number; logs: () => string }> {
   const child = spawn(process.execPath, [...CLI, '--port', '0', '--log-format', 'json', ...args], { cwd: ROOT, env: cleanEnv() });
   let out = '';
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const listening = new Promise<number>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       for (const line of out.split('\n')) {
         if (!line.startsWith('{') || !line.endsWith('}')) continue;
@@ -40,7 +40,7 @@ async function startProcess(args: string[]): Promise<{ child: ChildProcess; port
         if (entry.msg === 'listening' && typeof entry.port === 'number') resolve(entry.port);
       }
     });
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before listening: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`exited with ${String(code)} before listening: ${out}`)));
   });
   let port: number;
   try {

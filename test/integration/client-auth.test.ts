@@ -35,7 +35,7 @@ describe('the SDK with authentication', () => {
       await until(() => events.some((e) => e.seq === r.seq), 'own event');
       const mine = events.find((e) => e.seq === r.seq);
       assert.equal(mine?.userId, `ada-${tokenTransport}`);
-      assert.equal(mine?.fromSelf, true);
+      assert.equal(mine.fromSelf, true);
       await c.close();
     });
   }
@@ -79,7 +79,7 @@ describe('the SDK with authentication', () => {
 
   it('sees members come and go through presence events and queries', async () => {
     const watcher = track(createClient({ url: srv.url(), token: await hsToken(SECRET, { sub: 'watch' }), rooms: ['team:p'], encoding: 'json' }));
-    const changes: ClientEvents['presence'][] = [];
+    const changes: Array<ClientEvents['presence']> = [];
     watcher.on('presence', (p) => changes.push(p));
     await watcher.connect();
     const guest = track(createClient({ url: srv.url(), token: await hsToken(SECRET, { sub: 'guest' }), rooms: ['team:p'] }));

@@ -17,7 +17,7 @@ import { closedOnConnect, sleep, startServer, TestClient } from '../helpers.js';
  */
 async function sendAt(c: TestClient, perSec: number, ms: number, frame: ClientMessage = { echo: { text: 'f' } }): Promise<number> {
   let sent = 0;
-  let open = true;
+  let open = true as boolean; // a callback clears it
   void c.closed.then(() => (open = false));
   const t0 = performance.now();
   while (open) {

@@ -55,7 +55,7 @@ for (const encoding of ['proto', 'json'] as const) {
       }
       const reply = await c.waitFor((m) => m.id === 7, 'error reply');
       assert.equal(reply.error?.code, ErrorCode.ERROR_CODE_UNKNOWN_COMMAND);
-      assert.match(reply.error?.message ?? '', encoding === 'json' ? /unknown command "frobnicate"/ : /unknown command/);
+      assert.match(reply.error.message ?? '', encoding === 'json' ? /unknown command "frobnicate"/ : /unknown command/);
       const again = await c.request({ echo: { text: 'still here' } });
       assert.equal(again.echo?.text, 'still here');
       c.close();

@@ -46,7 +46,7 @@ async function streamChunks(r: Raw, max: number): Promise<number> {
   const chunk = Buffer.alloc(16 * 1024, 0x61);
   const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
   let written = 0;
-  let open = true;
+  let open = true as boolean; // a callback clears it
   void r.closed.then(() => (open = false));
   while (open && written < max) {
     written += frame.length;

@@ -30,9 +30,9 @@ describe('POST /api/rooms/:room/publish', () => {
     for (const c of [p, j]) {
       const [ev] = await c.events('news', 1);
       assert.equal(ev?.text, 'extra!');
-      assert.equal(ev?.connId, '', 'server-side events carry no connection id');
-      assert.equal(ev?.source, 'http', 'but say what sent them');
-      assert.equal(ev?.seq, 1);
+      assert.equal(ev.connId, '', 'server-side events carry no connection id');
+      assert.equal(ev.source, 'http', 'but say what sent them');
+      assert.equal(ev.seq, 1);
     }
     p.close();
     j.close();
@@ -62,13 +62,13 @@ describe('POST /api/rooms/:room/publish', () => {
     for (const c of [j, p]) {
       const r = await c.request({ publish: { room: 'named', text: 'me', source: 'ticker' } });
       assert.equal(r.error?.code, ErrorCode.ERROR_CODE_BAD_REQUEST, 'a client cannot pose as a server-side publisher');
-      assert.match(r.error?.message ?? '', /source/);
+      assert.match(r.error.message ?? '', /source/);
     }
     const own = await j.request({ publish: { room: 'named', text: 'mine' } });
     assert.equal(own.publish?.seq, 2);
     const [, ev] = await p.events('named', 2);
     assert.equal(ev?.source, '', "a client's event has no source");
-    assert.equal(ev?.connId, j.connId);
+    assert.equal(ev.connId, j.connId);
     j.close();
     p.close();
   });

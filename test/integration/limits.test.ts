@@ -39,7 +39,7 @@ describe('rate limit', () => {
       const evs = await calm.events('shared', calmSent);
       assert.deepEqual(evs.map((e) => e?.text), Array.from({ length: 20 }, (_, i) => `calm ${i}`));
       rtts.sort((a, b) => a - b);
-      console.log(`# calm client publish round trip during the flood: median ${rtts[10]?.toFixed(2)} ms, max ${rtts.at(-1)?.toFixed(2)} ms`);
+      console.log(`# calm client publish round trip during the flood: median ${String(rtts[10]?.toFixed(2))} ms, max ${String(rtts.at(-1)?.toFixed(2))} ms`);
       assert.ok(srv.server.stats.rateLimited >= 199);
       assert.equal(srv.server.stats.closed.flooding, 1);
       calm.close();

@@ -53,7 +53,8 @@ describe('serving the page', () => {
     missing = await startServer({ page: 'on' }, { pageDir: empty });
   });
   after(async () => {
-    await Promise.all([on?.close(), off?.close(), missing?.close()]);
+    // before() may have failed before it started all three.
+    for (const s of [on, off, missing] as Array<TestServer | undefined>) await s?.close();
     rmSync(dir, { recursive: true, force: true });
     rmSync(empty, { recursive: true, force: true });
   });

@@ -10,9 +10,9 @@ import { HistoryRules } from '../../src/config/history-rules.js';
 import { createMemoryBroker } from '../../src/broker/broker-memory.js';
 import { RecoveryResult, type ServerMessage } from '../../src/protocol/types.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { httpRequest, sleep, startServer, TestClient, type TestServer, withTimeout } from '../helpers.js';
+import { httpRequest, sleep, startServer, TestClient, type TestServer } from '../helpers.js';
 
-type Position = { epoch: string; seq: number };
+interface Position { epoch: string; seq: number }
 
 /** Publishes `n` text events over HTTP: "<prefix>1" .. "<prefix>n". */
 async function publishHttp(srv: TestServer, room: string, n: number, prefix = 'm'): Promise<number[]> {
@@ -66,10 +66,10 @@ describe('recovery (in-process broker)', () => {
       const { reply, before } = await rejoin(b, 'lone', pos);
       assert.deepEqual(before, Array.from({ length: 50 }, (_, i) => `m${i + 1}`));
       assert.equal(reply?.recovered, true);
-      assert.equal(reply?.recovery, RecoveryResult.RECOVERY_RESULT_RECOVERED);
-      assert.equal(Number(reply?.missed), 50);
-      assert.equal(Number(reply?.seq), 50);
-      assert.equal(reply?.epoch, pos.epoch);
+      assert.equal(reply.recovery, RecoveryResult.RECOVERY_RESULT_RECOVERED);
+      assert.equal(Number(reply.missed), 50);
+      assert.equal(Number(reply.seq), 50);
+      assert.equal(reply.epoch, pos.epoch);
       b.close();
       await b.closed;
       await sleep(1300);
@@ -77,8 +77,8 @@ describe('recovery (in-process broker)', () => {
       const late = await rejoin(c, 'lone', pos);
       assert.deepEqual(late.before, []);
       assert.equal(late.reply?.recovered, false);
-      assert.equal(late.reply?.recovery, RecoveryResult.RECOVERY_RESULT_TOO_OLD, 'same epoch, events expired');
-      assert.equal(late.reply?.epoch, pos.epoch);
+      assert.equal(late.reply.recovery, RecoveryResult.RECOVERY_RESULT_TOO_OLD, 'same epoch, events expired');
+      assert.equal(late.reply.epoch, pos.epoch);
       c.close();
       const metrics = (await httpRequest(srv.http, 'GET', '/metrics')).body.toString();
       assert.match(metrics, /roomcast_recoveries_total\{result="recovered"\} 1/);
@@ -103,9 +103,9 @@ describe('recovery (in-process broker)', () => {
       const { reply, before } = await rejoin(b, 'restart', pos);
       assert.deepEqual(before, []);
       assert.equal(reply?.recovered, false);
-      assert.equal(reply?.recovery, RecoveryResult.RECOVERY_RESULT_EPOCH_CHANGED);
-      assert.notEqual(reply?.epoch, pos.epoch);
-      assert.equal(Number(reply?.seq), 0);
+      assert.equal(reply.recovery, RecoveryResult.RECOVERY_RESULT_EPOCH_CHANGED);
+      assert.notEqual(reply.epoch, pos.epoch);
+      assert.equal(Number(reply.seq), 0);
       b.close();
     } finally {
       await second.close();
@@ -132,7 +132,7 @@ describe('recovery (in-process broker)', () => {
       const c = await TestClient.connect(srv.url(), 'proto');
       const none = await c.request({ join: { room: 'js', since: end } });
       assert.equal(none.join?.recovered, true);
-      assert.equal(Number(none.join?.missed), 0);
+      assert.equal(Number(none.join.missed), 0);
       assert.equal(mid.seq, 2);
       for (const x of [a, b, c]) x.close();
     } finally {
@@ -145,7 +145,7 @@ describe('recovery (in-process broker)', () => {
     try {
       const pub = await TestClient.connect(srv.url('/rooms/busy'), 'proto');
       let sent = 0;
-      let running = true;
+      let running = true as boolean; // the test clears it while the pump runs
       const pump = (async () => {
         while (running) {
           for (let i = 0; i < 20; i += 1) pub.send({ publish: { room: 'busy', text: `e${(sent += 1)}` } });
@@ -164,7 +164,7 @@ describe('recovery (in-process broker)', () => {
         const b = await TestClient.connect(srv.url(), round % 2 === 0 ? 'json' : 'proto');
         const reply = await b.request({ join: { room: 'busy', since: pos, previousConnId: previous } });
         assert.equal(reply.join?.recovered, true, `round ${round}`);
-        await b.events('busy', Number(reply.join?.missed ?? 0) + 50);
+        await b.events('busy', Number(reply.join.missed ?? 0) + 50);
         const after = b.eventsSoFar('busy').map((e) => Number(e.seq));
         const all = [...before, ...after];
         const first = all[0] ?? 0;
@@ -248,7 +248,7 @@ describe('recovery (in-process broker)', () => {
       await publishHttp(srv, 'big', 60, payload);
       const live = await TestClient.connect(srv.url('/rooms/big'), 'proto');
       let n = 0;
-      let running = true;
+      let running = true as boolean; // the test clears it while the pump runs
       const pump = (async () => {
         while (running) {
           live.send({ publish: { room: 'big', text: `live${(n += 1)}` } });
@@ -258,11 +258,11 @@ describe('recovery (in-process broker)', () => {
       const b = await TestClient.connect(srv.url(), 'json');
       const reply = await b.request({ join: { room: 'big', since: pos } }, undefined);
       assert.equal(reply.join?.recovered, true, '180 KB of replay through a 16 KB send buffer');
-      assert.ok(Number(reply.join?.missed) >= 60, `missed ${reply.join?.missed}: the 60 published over HTTP and what the live member sent before the join`);
+      assert.ok(Number(reply.join.missed) >= 60, `missed ${String(reply.join.missed)}: the 60 published over HTTP and what the live member sent before the join`);
       await sleep(100);
       running = false;
       await pump;
-      await b.events('big', Number(reply.join?.seq) + 5);
+      await b.events('big', Number(reply.join.seq) + 5);
       const seqs = b.eventsSoFar('big').map((e) => Number(e.seq));
       assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'contiguous from 1, no duplicate');
       assert.equal(b.eventsSoFar('big')[59]?.text?.length, 3000 + 2);
@@ -281,13 +281,13 @@ describe('recovery (in-process broker)', () => {
       assert.deepEqual(newest.history?.events?.map((e) => e.text), ['m4', 'm5']);
       const reversed = await c.request({ history: { room: 'open:h', limit: 3, reverse: true } });
       assert.deepEqual(reversed.history?.events?.map((e) => e.text), ['m5', 'm4', 'm3']);
-      const epoch = newest.history?.epoch ?? '';
+      const epoch = newest.history.epoch ?? '';
       const since = await c.request({ history: { room: 'open:h', since: { epoch, seq: 2 }, limit: 2 } });
       assert.deepEqual(since.history?.events?.map((e) => Number(e.seq)), [3, 4]);
-      assert.equal(since.history?.complete, false, 'cut at the limit');
+      assert.equal(since.history.complete, false, 'cut at the limit');
       const rest = await c.request({ history: { room: 'open:h', since: { epoch, seq: 4 } } });
       assert.deepEqual(rest.history?.events?.map((e) => e.text), ['m5']);
-      assert.equal(rest.history?.complete, true);
+      assert.equal(rest.history.complete, true);
       const denied = await c.request({ history: { room: 'closed' } });
       assert.equal(denied.error?.code, ErrorCode.ERROR_CODE_PERMISSION_DENIED);
       const res = await httpRequest(srv.http, 'GET', `/api/rooms/open:h/history?since_epoch=${epoch}&since_seq=3`);

@@ -68,7 +68,7 @@ describe('broker=redis: recovery across processes', { skip: missing }, () => {
       const first: TestClient[] = [];
       for (let i = 0; i < CLIENTS; i += 20) {
         const batch = Array.from({ length: 20 }, (_, j) =>
-          TestClient.connect((((i + j) % 2 === 0 ? a : b) as TestServer).url(`/rooms/${ROOM}`), (i + j) % 3 === 0 ? 'json' : 'proto'),
+          TestClient.connect(((i + j) % 2 === 0 ? a : b).url(`/rooms/${ROOM}`), (i + j) % 3 === 0 ? 'json' : 'proto'),
         );
         first.push(...(await Promise.all(batch)));
       }
@@ -102,7 +102,7 @@ describe('broker=redis: recovery across processes', { skip: missing }, () => {
           const previousConnId = c.connId;
           c.close();
           await c.closed;
-          const again = await TestClient.connect(((i % 2 === 0 ? b : a) as TestServer).url(), i % 3 === 0 ? 'proto' : 'json');
+          const again = await TestClient.connect((i % 2 === 0 ? b : a).url(), i % 3 === 0 ? 'proto' : 'json');
           clients.push(again);
           const reply = await again.request({ join: { room: ROOM, since, previousConnId } });
           return { before, since, again, reply };
@@ -116,7 +116,7 @@ describe('broker=redis: recovery across processes', { skip: missing }, () => {
       assert.ok(missed > 0 && acked > ackedBeforeStorm + 20, `events were replayed (${missed}) and published during the rejoins (${acked - ackedBeforeStorm})`);
       for (const { before, since, again, reply } of second) {
         assert.equal(reply.join?.recovered, true, `recovered: ${JSON.stringify(reply.join)}`);
-        assert.equal(reply.join?.epoch, since.epoch);
+        assert.equal(reply.join.epoch, since.epoch);
         await until(`${again.connId} reaches ${end}`, () => again.eventsSoFar(ROOM).at(-1)?.seq === end, 20_000);
         // Replayed events come before the reply; everything after `since` counts.
         const after = again.eventsSoFar(ROOM).map((e) => Number(e.seq));

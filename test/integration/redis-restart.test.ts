@@ -37,7 +37,7 @@ function walk(c: TestClient): View {
   for (const m of c.received) {
     if (m.welcome != null) joined = true;
     const e = m.event;
-    if (e != null && e.room === ROOM) {
+    if (e?.room === ROOM) {
       const seq = Number(e.seq);
       // Events from before the join (published while the join was answered) are not the member's.
       if (!joined && seq <= v.seq) continue;
@@ -48,8 +48,8 @@ function walk(c: TestClient): View {
       v.got.set(v.epoch, list);
     }
     const r = m.streamReset;
-    if (r != null && r.room === ROOM) {
-      if (r.epoch === v.epoch && Number(r.seq) <= v.seq) v.problems.push(`${c.connId}: reset back to ${r.epoch}:${r.seq} from ${v.seq}`);
+    if (r?.room === ROOM) {
+      if (r.epoch === v.epoch && Number(r.seq) <= v.seq) v.problems.push(`${c.connId}: reset back to ${r.epoch}:${String(r.seq)} from ${v.seq}`);
       v.epoch = r.epoch ?? '';
       v.seq = Number(r.seq);
       v.resets += 1;

@@ -21,9 +21,10 @@ describe('broker=redis', { skip: missing }, () => {
     b = await startServer(options);
   });
   after(async () => {
-    await a?.close();
-    await b?.close();
-    await redis?.stop();
+    // before() may have failed before it assigned these.
+    await (a as TestServer | undefined)?.close();
+    await (b as TestServer | undefined)?.close();
+    await (redis as TestRedis | undefined)?.stop();
   });
 
   it('an event published on one process reaches members on both, with one sequence', async () => {
@@ -37,7 +38,7 @@ describe('broker=redis', { skip: missing }, () => {
       const evs = await c.events('shared', 2);
       assert.deepEqual(evs.map((e) => e?.seq), [1, 2]);
       assert.equal(evs[0]?.text, 'from A');
-      assert.equal(evs[0]?.connId, onA.connId);
+      assert.equal(evs[0].connId, onA.connId);
       assert.deepEqual([...(evs[1]?.data ?? [])], [7, 7]);
     }
     for (const c of [onA, onB, onB2]) c.close();
@@ -53,8 +54,8 @@ describe('broker=redis', { skip: missing }, () => {
     }
     const seqs = (await Promise.all(sends)).map((r) => Number(r.publish?.seq)).sort((x, y) => x - y);
     assert.deepEqual(seqs, Array.from({ length: 100 }, (_, i) => i + 1));
-    const evA = (await pa.events('race', 100)).map((e) => `${e?.seq}${e?.text}`);
-    const evB = (await pb.events('race', 100)).map((e) => `${e?.seq}${e?.text}`);
+    const evA = (await pa.events('race', 100)).map((e) => `${String(e?.seq)}${String(e?.text)}`);
+    const evB = (await pb.events('race', 100)).map((e) => `${String(e?.seq)}${String(e?.text)}`);
     assert.deepEqual(evA, evB, 'both processes deliver the same events in the same order');
     assert.deepEqual(evA.map((x) => Number.parseInt(x, 10)), Array.from({ length: 100 }, (_, i) => i + 1));
     pa.close();
@@ -131,7 +132,7 @@ describe('broker=redis', { skip: missing }, () => {
     const { Redis } = await import('ioredis');
     const probe = new Redis(redis.url);
     try {
-      const numsub = async () => Number(((await probe.pubsub('NUMSUB', 'test:{sub}:ch')) as [string, number])[1]);
+      const numsub = async () => Number(((await probe.pubsub('NUMSUB', 'test:{sub}:ch')) as [string, unknown])[1]);
       const c1 = await TestClient.connect(a.url('/rooms/sub'), 'proto');
       const c2 = await TestClient.connect(b.url('/rooms/sub'), 'proto');
       assert.equal(await numsub(), 2);
@@ -189,6 +190,6 @@ describe('broker=redis', { skip: missing }, () => {
 describe('broker=redis start-up', { skip: missing }, () => {
   it('fails to start with a clear message when Redis is unreachable', async () => {
     await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://127.0.0.1:1' }), /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
-    await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://app:hunter2@127.0.0.1:1' }), (err: Error) => /app:\*\*\*@127\.0\.0\.1:1/.test(err.message) && !err.message.includes('hunter2'));
+    await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://app:hunter2@127.0.0.1:1' }), (err: Error) => err.message.includes('app:***@127.0.0.1:1') && !err.message.includes('hunter2'));
   });
 });

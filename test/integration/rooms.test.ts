@@ -101,11 +101,11 @@ describe('publishing', () => {
       const evs = await m.events(room, 3);
       assert.deepEqual(evs.map((e) => e?.seq), [1, 2, 3], `${m.encoding} member sees seq 1..3 in order`);
       assert.equal(evs[0]?.text, 'from proto');
-      assert.equal(evs[0]?.connId, a.connId);
+      assert.equal(evs[0].connId, a.connId);
       assert.deepEqual(new Uint8Array(evs[1]?.data ?? []), new Uint8Array([9, 8, 7]));
       assert.equal(evs[1]?.connId, b.connId);
       assert.equal(evs[2]?.text, '', 'an empty text payload is still a text payload');
-      const timeUs = Number(evs[0]?.timeUs ?? 0);
+      const timeUs = Number(evs[0].timeUs ?? 0);
       assert.ok(Math.abs(timeUs / 1000 - Date.now()) < 60_000, `timeUs ${timeUs} is a current time in microseconds`);
       assert.equal(m.binary[m.received.findIndex((x) => x.event != null)], m.encoding === 'proto');
     }
@@ -156,7 +156,7 @@ describe('publishing', () => {
     await waitForRooms((rooms) => !rooms.some((r) => r.name === 'kept'), 'room gone');
     const b = await TestClient.connect(srv.url('/rooms/kept'), 'proto');
     assert.equal(b.received[0]?.welcome?.rooms?.[0]?.seq, 2);
-    assert.equal(b.received[0]?.welcome?.rooms?.[0]?.epoch, epoch);
+    assert.equal(b.received[0].welcome.rooms[0].epoch, epoch);
     const r = await b.request({ publish: { room: 'kept', text: '3' } });
     assert.equal(r.publish?.seq, 3);
     b.close();
@@ -173,7 +173,7 @@ describe('publishing', () => {
     const epoch = a.received[0]?.welcome?.rooms?.[0]?.epoch;
     const b = await TestClient.connect(bare.url('/rooms/again'), 'proto');
     assert.equal(b.received[0]?.welcome?.rooms?.[0]?.seq, 0);
-    assert.notEqual(b.received[0]?.welcome?.rooms?.[0]?.epoch, epoch, 'a new epoch');
+    assert.notEqual(b.received[0].welcome.rooms[0].epoch, epoch, 'a new epoch');
     const r = await b.request({ publish: { room: 'again', text: '1' } });
     assert.equal(r.publish?.seq, 1);
     b.close();

@@ -37,8 +37,9 @@ describe('Go, Python and TypeScript clients in one room', { skip }, () => {
     // After a failure, nothing may keep running (a client would reconnect forever).
     for (const p of running) p.kill();
     await Promise.all(clients.map((c) => c.close()));
-    await srv?.close();
-    ws?.remove();
+    // before() may have failed before it assigned these.
+    await (srv as TestServer | undefined)?.close();
+    (ws as Workspace | undefined)?.remove();
   });
 
   /** Starts the TypeScript client and both examples in `room`, each joined. */
@@ -131,12 +132,12 @@ describe('Go, Python and TypeScript clients in one room', { skip }, () => {
     const byGo = tsEvents.find((e) => e.connId === goConn);
     const byPy = tsEvents.find((e) => e.connId === pyConn);
     assert.deepEqual(byGo?.data, new Uint8Array(Buffer.from('bytes from go ✓')));
-    assert.equal(byGo?.text, undefined);
+    assert.equal(byGo.text, undefined);
     assert.equal(byPy?.text, 'ünïcödé text from python ✓');
     for (const p of [go, py]) {
       // Go and Python publish concurrently, so which of them got seq 1 is not fixed.
       assert.deepEqual(p.events().map((e) => e.seq), [1, 2, 3], p.describe());
-      const byPublisher = new Map(p.events().map((e) => [e.from, e.text ?? `data=${e.data}`]));
+      const byPublisher = new Map(p.events().map((e) => [e.from, e.text ?? `data=${String(e.data)}`]));
       assert.deepEqual(
         byPublisher,
         new Map([
@@ -170,8 +171,9 @@ describe('Go and Python examples reconnect and recover', { skip }, () => {
   after(async () => {
     for (const p of running) p.kill();
     await Promise.all(clients.map((c) => c.close()));
-    await srv?.close();
-    ws?.remove();
+    // before() may have failed before it assigned these.
+    await (srv as TestServer | undefined)?.close();
+    (ws as Workspace | undefined)?.remove();
   });
 
   it('after an admin disconnect with reconnect (4003): the missed events, replayed, then a recovered line, then live ones', async () => {

@@ -30,7 +30,7 @@ export function missingTools(): string | false {
 export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const r = spawnSync(command, args, { encoding: 'utf8', cwd: options.cwd ?? ROOT, env: options.env ?? process.env });
   if (r.error !== undefined || r.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stdout}\n${r.stderr}`);
+    throw new Error(`${command} ${args.join(' ')} failed (${r.error?.message ?? `exit ${String(r.status)}`}):\n${r.stdout}\n${r.stderr}`);
   }
   return r.stdout;
 }
@@ -132,10 +132,10 @@ export class ExampleProcess {
         await sleep(50);
         const late = find();
         if (late) return late;
-        throw new Error(`${this.name} exited before it printed ${pattern}; ${this.describe()}`);
+        throw new Error(`${this.name} exited before it printed ${String(pattern)}; ${this.describe()}`);
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${this.name} to print ${pattern}; ${this.describe()}`);
+      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${this.name} to print ${String(pattern)}; ${this.describe()}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {

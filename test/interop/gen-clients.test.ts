@@ -16,6 +16,7 @@ const skip = requireTool('protoc') || requireTool('protoc-gen-go');
 function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition, @typescript-eslint/no-deprecated -- engines allows Node 20.10; Dirent.parentPath came in 20.12 (the types know only the newer Node)
     .map((d) => relative(dir, join(d.parentPath ?? d.path, d.name)))
     .sort();
 }

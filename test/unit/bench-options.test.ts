@@ -95,13 +95,13 @@ describe('bench options', () => {
       cap.capacity?.scenarios.map((s) => s.id),
       ['fanout-1k', 'fanout-10k', 'rooms-100x100'],
     );
-    assert.deepEqual([cap.capacity?.startDeliveries, cap.capacity?.factor, cap.capacity?.steps, cap.capacity?.sloMs], [10_000, 1.5, 14, 250]);
+    assert.deepEqual([cap.capacity.startDeliveries, cap.capacity.factor, cap.capacity.steps, cap.capacity.sloMs], [10_000, 1.5, 14, 250]);
     const narrowed = parse('--capacity', '--scenario', 'burst', '--sockets', '100', '--deliveries', '5000', '--steps', '3', '--slo-ms', '100');
     assert.deepEqual(
       narrowed.capacity?.scenarios.map((s) => s.id),
       ['burst-100x20'],
     );
-    assert.deepEqual([narrowed.capacity?.startDeliveries, narrowed.capacity?.steps, narrowed.capacity?.sloMs], [5000, 3, 100]);
+    assert.deepEqual([narrowed.capacity.startDeliveries, narrowed.capacity.steps, narrowed.capacity.sloMs], [5000, 3, 100]);
 
     const full = parse('--profile', 'full');
     assert.equal(full.cases, true);
@@ -165,7 +165,7 @@ describe('bench options', () => {
   it('spreads JSON members evenly through a mixed room', () => {
     const m = members({ id: 'm', kind: 'mixed', title: '', rooms: 2, membersPerRoom: 4, jsonShare: 0.5, rate: 1, burst: 1, payloadBytes: 64 });
     assert.deepEqual(
-      m.map((x) => `${x.room}${x.encoding[0]}`),
+      m.map((x) => `${x.room}${x.encoding.charAt(0)}`),
       ['0p', '0j', '0p', '0j', '1p', '1j', '1p', '1j'],
     );
   });

@@ -15,6 +15,7 @@ import { RoomSet } from '../../src/client/rooms.js';
 import { urlWithoutRoom } from '../../src/client/socket.js';
 import { urlWithToken } from '../../src/client/socket.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { RecoveryResult } from '../../src/protocol/types.js';
 
 describe('backoffDelay', () => {
   const o = { initialDelayMs: 100, maxDelayMs: 1000, factor: 2, jitter: 0.5 };
@@ -54,7 +55,7 @@ describe('Requests', () => {
     assert.deepEqual(await b.reply, { id: 2, echo: { text: 'x' } });
     assert.deepEqual(await a.reply, { id: 1, join: { room: 'a', seq: 4 } });
     assert.equal(r.settle({ id: 1, join: { room: 'a' } }), false, 'a second reply finds nobody');
-    assert.equal(r.settle({ id: 0, error: { code: 1 } }), false, 'id 0 is never a reply');
+    assert.equal(r.settle({ id: 0, error: { code: ErrorCode.ERROR_CODE_UNKNOWN_COMMAND } }), false, 'id 0 is never a reply');
     assert.equal(r.size, 0);
   });
 
@@ -74,7 +75,7 @@ describe('Requests', () => {
     const r = new Requests();
     const { reply } = r.add('join', { join: { room: 'x' } }, 1000, true);
     r.settle({ id: 1, leave: { room: 'x' } });
-    await assert.rejects(reply, (e: Error) => e instanceof RoomcastClientError && /replied with leave/.test(e.message));
+    await assert.rejects(reply, (e: Error) => e instanceof RoomcastClientError && e.message.includes('replied with leave'));
   });
 
   it('times a command out with a TimeoutError, and ignores its late reply', async () => {
@@ -208,11 +209,11 @@ describe('conversions', () => {
   });
 
   it('reads recovery outcomes and history replies', () => {
-    assert.equal(toRecovery({ recovered: true, recovery: 1 }), 'recovered');
-    assert.equal(toRecovery({ recovered: false, recovery: 2 }), 'epoch_changed');
-    assert.equal(toRecovery({ recovery: 3 }), 'too_old');
+    assert.equal(toRecovery({ recovered: true, recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED }), 'recovered');
+    assert.equal(toRecovery({ recovered: false, recovery: RecoveryResult.RECOVERY_RESULT_EPOCH_CHANGED }), 'epoch_changed');
+    assert.equal(toRecovery({ recovery: RecoveryResult.RECOVERY_RESULT_TOO_OLD }), 'too_old');
     assert.equal(toRecovery({}), 'unsupported', 'a server that does not answer the recovery');
-    assert.equal(toRecovery({ recovery: 1 }), 'unsupported', 'RECOVERED without recovered = true is not trusted');
+    assert.equal(toRecovery({ recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED }), 'unsupported', 'RECOVERED without recovered = true is not trusted');
     assert.equal(toRecovery({ recovery: 99 as never }), 'unsupported', 'a newer server');
     assert.deepEqual(toHistory({ room: 'r', epoch: 'e', seq: '9', events: [{ room: 'r', seq: 8, text: 't', connId: 'me' }], complete: true } as never, 'me', ''), {
       room: 'r',

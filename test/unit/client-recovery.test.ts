@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { CloseCode, createClient, type ClientOptions, type RoomcastClient } from '../../src/client/index.js';
 import type { DecodedCommand } from '../../src/protocol/client-frame.js';
-import type { ServerMessage } from '../../src/protocol/types.js';
+import { RecoveryResult, type ServerMessage } from '../../src/protocol/types.js';
 import { next, until } from '../client-helpers.js';
 import { Peer, type PeerConnection } from '../peer.js';
 
@@ -86,7 +86,7 @@ describe('rejoin with since', () => {
       if (!cmd.message.join) return;
       // The replay (with a duplicate of 4 a confused server might send), then the reply.
       for (const seq of [4, 5, 6]) conn1.send({ event: { room: 'a', seq, text: `r${seq}`, connId: seq === 6 ? 'conn-0' : 'other' } });
-      conn1.send({ id: cmd.id, join: { room: 'a', epoch: 'e1', seq: 6, recovered: true, missed: 2, recovery: 1 } });
+      conn1.send({ id: cmd.id, join: { room: 'a', epoch: 'e1', seq: 6, recovered: true, missed: 2, recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED } });
       conn1.send({ event: { room: 'a', seq: 6, text: 'dup' } });
       conn1.send({ event: { room: 'a', seq: 7, text: 'live', connId: 'conn-1' } });
     });
@@ -113,9 +113,9 @@ describe('rejoin with since', () => {
   });
 
   for (const [recovery, reason] of [
-    [2, 'epoch_changed'],
-    [3, 'too_old'],
-    [0, 'unsupported'],
+    [RecoveryResult.RECOVERY_RESULT_EPOCH_CHANGED, 'epoch_changed'],
+    [RecoveryResult.RECOVERY_RESULT_TOO_OLD, 'too_old'],
+    [RecoveryResult.RECOVERY_RESULT_UNSPECIFIED, 'unsupported'],
   ] as const) {
     it(`not recovered (${reason}): rejoin, then resync with both positions; live events go on from the new position`, async () => {
       const peer = await numberedPeer();
@@ -170,7 +170,7 @@ describe('rejoin with since', () => {
     conn0.close(CloseCode.CLOSE_CODE_RECONNECT);
     const conn1 = await peer.connection(1);
     answer(conn1, (cmd) => {
-      if (cmd.message.join) conn1.send({ id: cmd.id, join: { room: 'lobby', epoch: 'e1', seq: 6, recovered: true, recovery: 1 } });
+      if (cmd.message.join) conn1.send({ id: cmd.id, join: { room: 'lobby', epoch: 'e1', seq: 6, recovered: true, recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED } });
     });
     await next(c, 'open');
     assert.equal(conn1.url, '/ws?token=t');
@@ -191,7 +191,7 @@ describe('rejoin with since', () => {
     conn1.ws.terminate();
     const conn2 = await peer.connection(2);
     answer(conn2, (cmd) => {
-      if (cmd.message.join) conn2.send({ id: cmd.id, join: { room: 'a', epoch: 'e1', seq: 4, recovered: true, recovery: 1 } });
+      if (cmd.message.join) conn2.send({ id: cmd.id, join: { room: 'a', epoch: 'e1', seq: 4, recovered: true, recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED } });
     });
     await next(c, 'open');
     assert.equal((await conn2.command(0)).message.join?.previousConnId, 'conn-0');
@@ -260,7 +260,7 @@ describe('history', () => {
     assert.deepEqual([second?.since ?? undefined, second?.limit, second?.reverse], [undefined, 0, true]);
     assert.deepEqual(c.position('a'), { epoch: 'e1', seq: 9 });
     // Bad options fail here, with the option named, and nothing is sent.
-    await assert.rejects(c.history('a', { limit: -1 }), (e: Error) => e instanceof TypeError && /limit must be/.test(e.message));
+    await assert.rejects(c.history('a', { limit: -1 }), (e: Error) => e instanceof TypeError && e.message.includes('limit must be'));
     await assert.rejects(c.history('a', { limit: 2.5 }), /limit must be/);
     await assert.rejects(c.history('a', { since: { epoch: 'e1', seq: -3 } }), /since must be/);
     assert.equal(conn0.received.filter((r) => r.command === 'history').length, 2);

@@ -77,7 +77,7 @@ function samples(name: string, depth = 0): Array<Record<string, unknown>> {
     const obj = { ...base };
     for (const members of oneofs) {
       const member = members[i % members.length] as string;
-      obj[member] = sample((d.fields ?? {})[member] as Field, member, depth);
+      obj[member] = sample(d.fields?.[member] as Field, member, depth);
     }
     return obj;
   });
@@ -225,7 +225,7 @@ describe('decodeClientFrame', () => {
     const r = decodeClientFrame(json('{"id": null, "publish": {"room": "a", "text": "x", "exclude_self": true, "data": null}}'), false);
     assert.equal(r.id, 0);
     assert.equal(r.message.publish?.excludeSelf, true);
-    assert.equal(r.message.publish?.data, undefined);
+    assert.equal(r.message.publish.data, undefined);
   });
 
   it('refuses invalid UTF-8 inside protobuf strings', () => {
@@ -235,6 +235,6 @@ describe('decodeClientFrame', () => {
   });
 
   it('JsonShapeError paths name the field', () => {
-    assert.throws(() => readProto3Json('ClientMessage', { publish: { room: 5 } }), (e: unknown) => e instanceof JsonShapeError && /publish\.room/.test(e.message));
+    assert.throws(() => readProto3Json('ClientMessage', { publish: { room: 5 } }), (e: unknown) => e instanceof JsonShapeError && e.message.includes('publish.room'));
   });
 });

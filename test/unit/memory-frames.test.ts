@@ -12,7 +12,7 @@ describe('memory broker history frames', () => {
     const b = createMemoryBroker();
     await b.start({ deliver: () => {}, presence: () => {}, reset: () => {} });
     for (const text of ['first', 'a much longer second event text'])
-      b.publish({ room: 'r', timeUs: Date.now() * 1000, text, connId: '', userId: '', excludeSelf: false });
+      await b.publish({ room: 'r', timeUs: Date.now() * 1000, text, connId: '', userId: '', excludeSelf: false });
     const read = await b.history('r', { limit: 10, reverse: false });
     assert.deepEqual(
       read.events.map((e) => decodeProto('ServerMessage', e.frame).event?.text),

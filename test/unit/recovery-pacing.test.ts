@@ -51,7 +51,7 @@ async function setUp(): Promise<{ ctx: ServerContext; sock: FakeSocket; publish:
   ctx.conns.add(conn);
   let text = 0;
   const publish = (n: number): void => {
-    for (let i = 0; i < n; i += 1) ctx.broker.publish({ room: 'r', timeUs: Date.now() * 1000, text: `${(text += 1)}`.padEnd(3000, '.'), connId: '', userId: '', source: '', excludeSelf: false });
+    for (let i = 0; i < n; i += 1) void ctx.broker.publish({ room: 'r', timeUs: Date.now() * 1000, text: `${(text += 1)}`.padEnd(3000, '.'), connId: '', userId: '', source: '', excludeSelf: false });
   };
   return { ctx, sock, publish };
 }
@@ -66,7 +66,7 @@ describe('paced replay', () => {
     assert.ok(sock.seqs.length < 60, `stopped at the buffer mark after ${sock.seqs.length}`);
     publish(5);
     let drains = 0;
-    let settled = false;
+    let settled = false as boolean; // a callback sets it
     void result.then(() => (settled = true));
     while (!settled && drains < 100) {
       sock.buffered = 0;

@@ -10,7 +10,7 @@ import { DeliveryOrder, type RoomEvent } from '../../src/broker/redis-repair.js'
 const ev = (seq: number, epoch = 'E1', room = 'r'): RoomEvent => ({ room, epoch, seq, excludeSelf: false, connId: 'c', encoded: new Uint8Array([seq]) });
 
 /** A fake whose reads resolve when the test says so. */
-function harness(stored: Map<string, RoomEvent[]> = new Map()) {
+function harness(stored = new Map<string, RoomEvent[]>()) {
   const log: string[] = [];
   const reads: Array<() => void> = [];
   let position: StreamPosition = { epoch: 'E1', seq: 0 };
@@ -30,7 +30,7 @@ function harness(stored: Map<string, RoomEvent[]> = new Map()) {
         if (delivered !== undefined) log.push(`position behind ${delivered.epoch}:${delivered.seq}`);
         reads.push(() =>
           resolve(
-            delivered !== undefined && position.epoch === delivered.epoch && position.seq < delivered.seq ? (position = { epoch: 'E7', seq: 0 }) : position,
+            position.epoch === delivered?.epoch && position.seq < delivered.seq ? (position = { epoch: 'E7', seq: 0 }) : position,
           ),
         );
       }),
