@@ -33,12 +33,14 @@ export interface ServerProcess {
 export interface StartOptions {
   /** Write a V8 CPU profile of the server into this directory (`node --cpu-prof`). */
   cpuProfDir?: string | undefined;
-  /** More roomcast flags (the recovery storm's broker and history); roomcast only. */
-  roomcastFlags?: string[] | undefined;
+  /** More roomcast flags after the bench's own (the recovery storm's broker and history, a token key); roomcast only. */
+  roomcastFlags?: readonly string[] | undefined;
+  /** More node flags for a Node server (e.g. `--heapsnapshot-signal=SIGUSR2`). */
+  nodeArgs?: readonly string[] | undefined;
 }
 
 /** The node arguments that start Node server `peer` on an ephemeral loopback port. */
-export function serverArgs(peer: Exclude<PeerName, 'floor'>, roomcastFlags: string[] = []): string[] {
+export function serverArgs(peer: Exclude<PeerName, 'floor'>, roomcastFlags: readonly string[] = []): string[] {
   const listen = { host: '127.0.0.1', port: 0 };
   if (peer === 'roomcast') return [...roomcastArgs(listen), ...roomcastFlags];
   return ['--import', 'tsx', join(BENCH, 'servers', `${peer}.ts`), '--host', listen.host, '--port', '0'];
@@ -53,7 +55,7 @@ function serverCommand(peer: PeerName, options: StartOptions): { file: string; a
     return { file: build.path, args: ['--host', '127.0.0.1', '--port', '0'] };
   }
   const prof = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
-  return { file: process.execPath, args: [...prof, '--import', GUARD, ...serverArgs(peer, options.roomcastFlags)] };
+  return { file: process.execPath, args: [...prof, ...(options.nodeArgs ?? []), '--import', GUARD, ...serverArgs(peer, options.roomcastFlags)] };
 }
 
 /** Starts `peer` and resolves once it listens. */

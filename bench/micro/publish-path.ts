@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log.js';
 import { encodeJson, encodeProto } from '../../src/protocol/codec.js';
 import type { Encoding } from '../../src/protocol/types.js';
 import { createContext } from '../../src/server/app.js';
-import type { Conn } from '../../src/server/connections.js';
+import { addRoom, type SocketData } from '../../src/server/connections.js';
 import type { ServerContext } from '../../src/server/context.js';
 import { topicFor } from '../../src/server/rooms.js';
 import { onMessage } from '../../src/server/commands.js';
@@ -30,7 +30,7 @@ interface Counters {
 }
 
 /** A server context with one room of `proto` + `json` members and one protobuf publisher. */
-async function setUp(proto: number, json: number, counters: Counters, history = true): Promise<{ ctx: ServerContext; ws: WebSocket<Conn> }> {
+async function setUp(proto: number, json: number, counters: Counters, history = true): Promise<{ ctx: ServerContext; ws: WebSocket<SocketData> }> {
   // No rate limit: the loop below is one connection publishing as fast as it can. History as by
   // default (every room keeps its last 100 events), or off, to show what storing costs.
   const config = configFrom({ logLevel: 'silent', rateLimitPerSec: 0, ...(history ? {} : { history: [] }) });
@@ -38,17 +38,17 @@ async function setUp(proto: number, json: number, counters: Counters, history = 
   const { ctx, handlers } = createContext(config, app, { log: createLogger(config) });
   await ctx.broker.start(handlers);
   const { rooms, conns } = ctx;
-  const conn = conns.create('proto', 'r0', '127.0.0.1', ctx.auth.anonymous(), config.rateLimitBurst);
+  const conn = conns.create('proto', 'r0', '127.0.0.1', ctx.auth.anonymous());
   const ws = {
-    getUserData: () => conn,
+    getUserData: () => ({ conn }),
     send: () => ((counters.sent += 1), 1),
     publish: () => ((counters.published += 1), true),
     subscribe: () => true,
     end: () => undefined,
-  } as unknown as WebSocket<Conn>;
+  } as unknown as WebSocket<SocketData>;
   conn.ws = ws;
   conns.add(conn);
-  conn.rooms.add('r0');
+  addRoom(conn, 'r0');
   // The publisher is one of the protobuf members; uWS would report these counts.
   rooms.topicCount(topicFor('r0', 'proto'), proto + 1);
   if (json > 0) rooms.topicCount(topicFor('r0', 'json'), json);

@@ -74,8 +74,13 @@ export class AddressLimits {
 
   /** The frame-rate state a new connection from `address` starts with (a copy; fresh if none). */
   startState(address: string, now: number): RateState {
+    return this.keptState(address, now) ?? freshRateState(this.config, now);
+  }
+
+  /** A copy of the frame-rate state kept for `address`, or undefined (a fresh one would do). */
+  keptState(address: string, now: number): RateState | undefined {
     const kept = this.config.rateLimitPerSec === 0 ? undefined : this.rates.get(address, now);
-    return kept === undefined ? freshRateState(this.config, now) : { ...kept };
+    return kept === undefined ? undefined : { ...kept };
   }
 
   /**

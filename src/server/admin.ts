@@ -9,6 +9,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { CloseCode, ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { checkRoomName } from '../protocol/limits.js';
 import { closeConn } from './close.js';
+import { roomsOf } from './connections.js';
 import type { ServerContext } from './context.js';
 import { handler, methodNotAllowed } from './http-handler.js';
 import { leaveRoom } from './membership.js';
@@ -28,7 +29,7 @@ export function registerAdminRoutes(ctx: ServerContext, app: TemplatedApp): void
       const connections = ctx.conns.ofUser(userId).map((c) => ({
         connId: c.id,
         userId,
-        rooms: [...c.rooms],
+        rooms: roomsOf(c),
         remoteAddress: c.remoteAddress,
         encoding: c.encoding,
         connectedAtUs: c.connectedAtUs,

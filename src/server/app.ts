@@ -23,7 +23,7 @@ import { onClose } from './connection/close.js';
 import { onOpen } from './connection/open.js';
 import { upgrade } from './connection/upgrade.js';
 import { ClientAddresses } from './client-address.js';
-import { type Conn, Connections } from './connections.js';
+import { Connections, type SocketData } from './connections.js';
 import type { ServerContext } from './context.js';
 import { createFanout } from './fanout.js';
 import { registerHealthRoute } from './health.js';
@@ -87,7 +87,7 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
   const history = new HistoryRules(config.history);
   const broker = deps.broker ?? (shared ? createRedisBroker({ ...shared, history }) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
   const presence = deps.presence ?? (shared ? createRedisPresence(shared) : createMemoryPresence());
-  const conns = new Connections();
+  const conns = new Connections(undefined, config.maxConnectionsPerIp > 0);
   const stats = createStats();
   const rooms = new Rooms({
     opened: (room) => broker.roomOpened(room),
@@ -127,7 +127,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
   const { ctx, handlers } = createContext(config, app, deps);
   const { broker, presence, rooms, conns, stats, auth } = ctx;
 
-  const behavior = (withRoom: boolean): WebSocketBehavior<Conn> => ({
+  const behavior = (withRoom: boolean): WebSocketBehavior<SocketData> => ({
     // Frames up to twice the limit reach us and get a 1009 with a reason; beyond that uWS drops
     // the connection itself (the client sees 1006).
     maxPayloadLength: config.maxFrameBytes * 2,
@@ -141,7 +141,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
     message: (ws, message, isBinary) => onMessage(ctx, ws, message, isBinary),
     subscription: (_ws, topic, newCount) => rooms.topicCount(Buffer.from(topic).toString('latin1'), newCount),
     // A replay waiting for room in the send buffer goes on (recovery.ts).
-    drain: (ws) => ctx.recoveries.resume(ws.getUserData().id),
+    drain: (ws) => ctx.recoveries.resume(ws.getUserData().conn.id),
     close: (ws, code, message) => onClose(ctx, ws, code, message),
   });
   app.ws('/ws', behavior(false));

@@ -10,7 +10,7 @@ import { longToNumber } from '../protocol/codec.js';
 import { CloseCode, ErrorCode, errorCodeName, ProtocolError } from '../protocol/errors.js';
 import { checkPayload, checkRoomName } from '../protocol/limits.js';
 import type { ClientMessage, ServerMessage } from '../protocol/types.js';
-import type { Conn } from './connections.js';
+import { type Conn, inRoom, roomCount, type SocketData } from './connections.js';
 import { connect, refresh } from './auth/identity.js';
 import { canJoin, canPublish, type Identity } from './auth/permissions.js';
 import { nowUs } from './clock.js';
@@ -20,7 +20,7 @@ import { readHistory } from './history.js';
 import { joinRoom, leaveRoom } from './membership.js';
 import { recoverJoin } from './recovery.js';
 import { send, sendLater } from './send.js';
-import { refuseAndCheck, takeToken } from './rate-limit.js';
+import { freshRateState, refuseAndCheck, takeToken } from './rate-limit.js';
 
 /** Sends an Error reply for request `id` (0: not tied to a request), counting it. */
 function sendError(ctx: ServerContext, conn: Conn, id: number, code: ErrorCode, message: string, later = false): void {
@@ -53,8 +53,8 @@ function replyWhen<T>(ctx: ServerContext, conn: Conn, cmd: DecodedCommand, value
 }
 
 /** Handles one frame from a client. */
-export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayBuffer, isBinary: boolean): void {
-  const conn = ws.getUserData();
+export function onMessage(ctx: ServerContext, ws: WebSocket<SocketData>, bytes: ArrayBuffer, isBinary: boolean): void {
+  const conn = ws.getUserData().conn;
   ctx.stats.framesIn += 1;
   ctx.stats.bytesIn += bytes.byteLength;
   if (bytes.byteLength > ctx.config.maxFrameBytes) {
@@ -62,7 +62,7 @@ export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayB
     return;
   }
   const view = new Uint8Array(bytes);
-  if (ctx.config.rateLimitPerSec > 0 && !takeToken(ctx.config, conn.rate, performance.now())) {
+  if (ctx.config.rateLimitPerSec > 0 && !takeToken(ctx.config, (conn.rate ??= freshRateState(ctx.config, performance.now())), performance.now())) {
     onRateLimited(ctx, conn, view, isBinary);
     return;
   }
@@ -83,7 +83,7 @@ export function onMessage(ctx: ServerContext, ws: WebSocket<Conn>, bytes: ArrayB
 
 function onRateLimited(ctx: ServerContext, conn: Conn, view: Uint8Array, isBinary: boolean): void {
   ctx.stats.rateLimited += 1;
-  const { flooding, refused, total } = refuseAndCheck(ctx.config, conn.rate, performance.now());
+  const { flooding, refused, total } = refuseAndCheck(ctx.config, (conn.rate ??= freshRateState(ctx.config, performance.now())), performance.now());
   if (flooding) {
     ctx.log.info({ conn: conn.id, remote: conn.remoteAddress }, 'closing a connection that keeps flooding');
     const window = ctx.config.floodWindowMs / 1000;
@@ -118,9 +118,9 @@ function who(conn: Conn): Identity {
 /** A room the connection is in (presence queries also allow admins). */
 function memberRoom(conn: Conn, raw: string | null | undefined, adminToo = false): string {
   // A member's room name was checked when it joined: skip the pattern test on this (hot) path.
-  if (raw != null && conn.rooms.has(raw)) return raw;
+  if (raw != null && inRoom(conn, raw)) return raw;
   const room = checkRoomName(raw);
-  if (!conn.rooms.has(room) && !(adminToo && conn.identity?.grants.admin === true)) {
+  if (!inRoom(conn, room) && !(adminToo && conn.identity?.grants.admin === true)) {
     throw new ProtocolError(ErrorCode.ERROR_CODE_NOT_A_MEMBER, `not a member of room "${room}"${adminToo ? '' : ': join it first'}`);
   }
   return room;
@@ -161,14 +161,16 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
     case 'join': {
       const identity = who(conn);
       const room = checkRoomName(m.join?.room);
-      if (!conn.rooms.has(room)) {
+      const member = inRoom(conn, room);
+      if (!member) {
         if (!canJoin(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not join room "${room}"`);
-        if (conn.rooms.size >= ctx.config.maxRoomsPerConnection) {
-          throw new ProtocolError(ErrorCode.ERROR_CODE_TOO_MANY_ROOMS, `already in ${conn.rooms.size} rooms, the most one connection may join`);
+        const count = roomCount(conn);
+        if (count >= ctx.config.maxRoomsPerConnection) {
+          throw new ProtocolError(ErrorCode.ERROR_CODE_TOO_MANY_ROOMS, `already in ${count} rooms, the most one connection may join`);
         }
       }
       const since = m.join?.since;
-      if (since != null && !conn.rooms.has(room)) {
+      if (since != null && !member) {
         const position = { epoch: since.epoch ?? '', seq: longToNumber(since.seq) };
         replyWhen(ctx, conn, cmd, recoverJoin(ctx, conn, room, position, m.join?.previousConnId ?? ''), (o) => ({ join: { room, ...o } }));
         return;
@@ -180,7 +182,7 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
       const h = m.history ?? {};
       const identity = who(conn);
       const room = checkRoomName(h.room);
-      if (!conn.rooms.has(room) && !canJoin(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not read room "${room}"`);
+      if (!inRoom(conn, room) && !canJoin(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not read room "${room}"`);
       const since = h.since != null ? { epoch: h.since.epoch ?? '', seq: longToNumber(h.since.seq) } : undefined;
       replyWhen(ctx, conn, cmd, readHistory(ctx, room, { since, limit: h.limit ?? 0, reverse: h.reverse === true }, conn.id), (reply) => ({ history: reply }));
       return;

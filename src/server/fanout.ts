@@ -11,7 +11,7 @@ import type { BrokerHandlers, PresenceNotice, SequencedPublication, StreamPositi
 import { encodeJson, encodeServerFrameProto } from '../protocol/codec.js';
 import { decodeEventFields, encodeEventJson, encodeEventProto, spliceEventFrame } from '../protocol/events.js';
 import { PresenceAction } from '../protocol/types.js';
-import type { Connections } from './connections.js';
+import { type Connections, inRoom } from './connections.js';
 import type { Recoveries } from './recoveries.js';
 import type { Rooms } from './rooms.js';
 import { recordFanout, type Stats } from './stats.js';
@@ -42,7 +42,7 @@ export function createFanout(app: TemplatedApp, rooms: Rooms, conns: Connections
     let protoCount = room.proto;
     let jsonCount = room.json;
     const sender = p.excludeSelf ? conns.get(p.connId) : undefined;
-    const senderWs = sender?.rooms.has(p.room) ? sender.ws : undefined;
+    const senderWs = sender !== undefined && inRoom(sender, p.room) ? sender.ws : undefined;
     if (senderWs !== undefined && sender !== undefined) {
       if (sender.encoding === 'proto') protoCount -= 1;
       else jsonCount -= 1;

@@ -4,7 +4,7 @@
  * open, by the admin API, and on close.
  */
 import type { StreamPosition } from '../broker/broker.js';
-import type { Conn } from './connections.js';
+import { addRoom, type Conn, removeRoom, roomsOf } from './connections.js';
 import type { ServerContext } from './context.js';
 import { topicFor } from './rooms.js';
 
@@ -30,8 +30,7 @@ export function joinRoom(ctx: ServerContext, conn: Conn, room: string): StreamPo
  */
 export function enterRoom(ctx: ServerContext, conn: Conn, room: string): boolean {
   const ws = conn.ws;
-  if (ws === undefined || conn.closed || conn.rooms.has(room)) return false;
-  conn.rooms.add(room);
+  if (ws === undefined || conn.closed || !addRoom(conn, room)) return false;
   ws.subscribe(topicFor(room, conn.encoding));
   const userId = conn.identity?.userId ?? '';
   ctx.presence.add(room, conn.id, userId);
@@ -44,7 +43,7 @@ export function enterRoom(ctx: ServerContext, conn: Conn, room: string): boolean
  * dropped the topics, so `unsubscribe` is false there.
  */
 export function leaveRoom(ctx: ServerContext, conn: Conn, room: string, unsubscribe = true): boolean {
-  if (!conn.rooms.delete(room)) return false;
+  if (!removeRoom(conn, room)) return false;
   if (unsubscribe && conn.ws !== undefined && !conn.closed) conn.ws.unsubscribe(topicFor(room, conn.encoding));
   ctx.presence.remove(room, conn.id);
   if (ctx.presenceRooms.matches(room)) ctx.broker.announce({ room, action: 'leave', userId: conn.identity?.userId ?? '', connId: conn.id });
@@ -53,5 +52,5 @@ export function leaveRoom(ctx: ServerContext, conn: Conn, room: string, unsubscr
 
 /** Takes a closing connection out of all its rooms. */
 export function leaveAll(ctx: ServerContext, conn: Conn): void {
-  for (const room of [...conn.rooms]) leaveRoom(ctx, conn, room, false);
+  for (const room of roomsOf(conn)) leaveRoom(ctx, conn, room, false);
 }

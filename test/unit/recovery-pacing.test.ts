@@ -11,12 +11,12 @@ import { configFrom } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { decodeProto } from '../../src/protocol/codec.js';
 import { createContext } from '../../src/server/app.js';
-import type { Conn } from '../../src/server/connections.js';
+import { type Conn, inRoom, type SocketData } from '../../src/server/connections.js';
 import type { ServerContext } from '../../src/server/context.js';
 import { recoverJoin } from '../../src/server/recovery.js';
 
 interface FakeSocket {
-  ws: WebSocket<Conn>;
+  ws: WebSocket<SocketData>;
   conn: Conn;
   /** Seqs of the events sent to it, in order. */
   seqs: number[];
@@ -29,10 +29,10 @@ async function setUp(): Promise<{ ctx: ServerContext; sock: FakeSocket; publish:
   const app = { publish: () => true } as unknown as TemplatedApp;
   const { ctx, handlers } = createContext(config, app, { log: createLogger(config) });
   await ctx.broker.start(handlers);
-  const conn = ctx.conns.create('proto', undefined, '127.0.0.1', ctx.auth.anonymous(), config.rateLimitBurst);
-  const sock: FakeSocket = { ws: undefined as unknown as WebSocket<Conn>, conn, seqs: [], buffered: 0, ended: undefined };
+  const conn = ctx.conns.create('proto', undefined, '127.0.0.1', ctx.auth.anonymous());
+  const sock: FakeSocket = { ws: undefined as unknown as WebSocket<SocketData>, conn, seqs: [], buffered: 0, ended: undefined };
   sock.ws = {
-    getUserData: () => conn,
+    getUserData: () => ({ conn }),
     getBufferedAmount: () => sock.buffered,
     send: (frame: Uint8Array) => {
       const m = decodeProto('ServerMessage', new Uint8Array(frame));
@@ -46,7 +46,7 @@ async function setUp(): Promise<{ ctx: ServerContext; sock: FakeSocket; publish:
       sock.ended = code;
       conn.closed = true;
     },
-  } as unknown as WebSocket<Conn>;
+  } as unknown as WebSocket<SocketData>;
   conn.ws = sock.ws;
   ctx.conns.add(conn);
   let text = 0;
@@ -80,7 +80,7 @@ describe('paced replay', () => {
     assert.equal(outcome.recovered, true);
     assert.equal(outcome.missed, 60);
     assert.equal(outcome.seq, 65);
-    assert.ok(sock.conn.rooms.has('r'), 'in the room once everything is out');
+    assert.ok(inRoom(sock.conn, 'r'), 'in the room once everything is out');
   });
 
   it('a connection that never drains is closed with 4000 once the held live events pass maxBackpressure', async () => {
@@ -99,7 +99,7 @@ describe('paced replay', () => {
     assert.equal(sock.ended, 4000, 'past maxBackpressure of held events: a slow consumer');
     assert.match(await failed, /slow consumer/);
     assert.equal(ctx.stats.closed.slow_consumer, 1);
-    assert.ok(!sock.conn.rooms.has('r'));
+    assert.ok(!inRoom(sock.conn, 'r'));
     assert.equal(ctx.recoveries.has('r', sock.conn.id), false, 'nothing left behind');
   });
 });

@@ -60,7 +60,7 @@ export function forgetIdentity(conn: Conn): void {
 
 /** The `connect` command: verifies the token and gives the connection its identity. */
 export async function connect(ctx: ServerContext, conn: Conn, token: string): Promise<Identity> {
-  if (conn.identity !== undefined && !(conn.identity.anonymous && conn.rooms.size === 0)) {
+  if (conn.identity !== undefined && !(conn.identity.anonymous && conn.rooms === undefined)) {
     throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, conn.identity.anonymous ? 'leave every room before connect' : 'already authenticated: use refresh for a new token');
   }
   if (conn.authPending) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'a connect is already being verified');
@@ -72,7 +72,7 @@ export async function connect(ctx: ServerContext, conn: Conn, token: string): Pr
   try {
     const identity = await ctx.auth.verify(token);
     // dispatch() refuses joins while authPending; this guards the rule it relies on.
-    if (conn.rooms.size > 0) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'leave every room before connect');
+    if (conn.rooms !== undefined) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'leave every room before connect');
     if (!conn.closed) applyIdentity(ctx, conn, identity);
     return identity;
   } catch (err) {

@@ -4,20 +4,20 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import { forgetIdentity } from '../auth/identity.js';
-import type { Conn } from '../connections.js';
+import type { SocketData } from '../connections.js';
 import type { ServerContext } from '../context.js';
 import { leaveAll } from '../membership.js';
 import { cutoffCause } from './cutoffs.js';
 
 /** The uWS close handler (`reason` is uWS's own text when it cut the connection itself, see cutoffs.ts). */
-export function onClose(ctx: ServerContext, ws: WebSocket<Conn>, code: number, reason: ArrayBuffer): void {
-  const conn = ws.getUserData();
+export function onClose(ctx: ServerContext, ws: WebSocket<SocketData>, code: number, reason: ArrayBuffer): void {
+  const conn = ws.getUserData().conn;
   const registered = ctx.conns.get(conn.id) === conn;
   ctx.conns.delete(conn);
   // A connection refused on open was never registered: it has nothing to undo.
   if (!registered) return;
   // The next connection from this address starts where this one left its rate limit.
-  ctx.addressLimits.remember(conn.remoteAddress, conn.rate, performance.now());
+  if (conn.rate !== undefined) ctx.addressLimits.remember(conn.remoteAddress, conn.rate, performance.now());
   ctx.stats.disconnects[code] = (ctx.stats.disconnects[code] ?? 0) + 1;
   if (code === 1006) ctx.stats.cutoffs[cutoffCause(reason)] += 1;
   forgetIdentity(conn);

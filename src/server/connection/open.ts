@@ -5,7 +5,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import { alreadyReported } from '../../broker/broker.js';
 import type { ServerMessage } from '../../protocol/types.js';
-import type { Conn } from '../connections.js';
+import type { Conn, SocketData } from '../connections.js';
 import { applyIdentity, armAuthDeadline, refusalFor } from '../auth/identity.js';
 import { canJoin, type Identity } from '../auth/permissions.js';
 import { closeConn } from '../close.js';
@@ -16,8 +16,8 @@ import { countAuthFailure } from '../stats.js';
 import { checkLimits } from './upgrade.js';
 
 /** The uWS open handler. */
-export function onOpen(ctx: ServerContext, ws: WebSocket<Conn>): void {
-  const conn = ws.getUserData();
+export function onOpen(ctx: ServerContext, ws: WebSocket<SocketData>): void {
+  const conn = ws.getUserData().conn;
   conn.ws = ws;
   const refusal = conn.refusal ?? checkLimits(ctx, conn.remoteAddress);
   if (refusal !== undefined) {
@@ -59,6 +59,7 @@ function welcome(ctx: ServerContext, conn: Conn, verified?: Identity): void {
     welcome: { connId: conn.id, rooms, maxPayloadBytes: ctx.config.maxPayloadBytes, userId: identity?.userId ?? '', authRequired: identity === undefined },
   });
   const room = conn.urlRoom;
+  conn.urlRoom = undefined;
   if (room === undefined || identity === undefined) {
     send(conn, message([]));
     return;

@@ -12,7 +12,7 @@ import { encodeJson } from '../../protocol/codec.js';
 import { CloseCode, ErrorCode, ProtocolError } from '../../protocol/errors.js';
 import { checkRoomName } from '../../protocol/limits.js';
 import { type Encoding, SUBPROTOCOLS } from '../../protocol/types.js';
-import type { Refusal } from '../connections.js';
+import type { Refusal, SocketData } from '../connections.js';
 import type { ServerContext } from '../context.js';
 import { httpStatus } from '../http-handler.js';
 
@@ -114,9 +114,10 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
   // verified after open (see onOpen), so the upgrade itself stays synchronous: uWS.js v20.30
   // corrupts sockets upgraded from inside a later res.cork (uNetworking/uWebSockets#1928).
   const identity = token === '' && !ctx.auth.required ? ctx.auth.anonymous() : undefined;
-  const conn = ctx.conns.create(encoding, room, remote, identity, ctx.config.rateLimitBurst);
-  conn.rate = ctx.addressLimits.startState(remote, now);
+  // A rate state only if this address's last connection left one (else the first frame makes it).
+  const conn = ctx.conns.create(encoding, room, remote, identity, ctx.addressLimits.keptState(remote, now));
   conn.refusal = refusal;
   conn.urlToken = token === '' ? undefined : token;
-  res.upgrade(conn, key, subprotocol, extensions, context);
+  const data: SocketData = { conn };
+  res.upgrade(data, key, subprotocol, extensions, context);
 }
