@@ -17,13 +17,15 @@ import { CloseCode } from '../protocol/errors.js';
 import { AddressLimits } from './address-limits.js';
 import { registerAdminRoutes } from './admin.js';
 import { RoomPatterns } from './auth/permissions.js';
+import { Expiries } from './auth/expiries.js';
+import { expireConn } from './auth/identity.js';
 import { createAuthenticator } from './auth/tokens.js';
 import { onMessage } from './commands.js';
 import { onClose } from './connection/close.js';
 import { onOpen } from './connection/open.js';
 import { upgrade } from './connection/upgrade.js';
 import { ClientAddresses } from './client-address.js';
-import { Connections, type SocketData } from './connections.js';
+import { type Conn, Connections, type SocketData } from './connections.js';
 import type { ServerContext } from './context.js';
 import { createFanout } from './fanout.js';
 import { registerHealthRoute } from './health.js';
@@ -95,6 +97,8 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
   });
   const auth = createAuthenticator(config);
   const recoveries = new Recoveries();
+  // The watch needs ctx to close a connection; ctx holds the watch.
+  const expiries = new Expiries<Conn>((conn) => expireConn(ctx, conn));
   const ctx: ServerContext = {
     config,
     log,
@@ -102,6 +106,7 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
     broker,
     presence,
     auth,
+    expiries,
     rooms,
     conns,
     stats,
@@ -200,6 +205,7 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
       timers.length = 0;
       slowCheck?.stop();
       slowCheck = undefined;
+      ctx.expiries.stop();
       if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
       for (const conn of conns.values()) conn.ws?.end(CloseCode.CLOSE_CODE_GOING_AWAY, 'server shutting down');

@@ -7,9 +7,10 @@ import type { PresenceStore } from '../broker/presence.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { AddressLimits } from './address-limits.js';
+import type { Expiries } from './auth/expiries.js';
 import type { Authenticator } from './auth/tokens.js';
 import type { ClientAddresses } from './client-address.js';
-import type { Connections } from './connections.js';
+import type { Conn, Connections } from './connections.js';
 import type { RoomPatterns } from './auth/permissions.js';
 import type { Recoveries } from './recoveries.js';
 import type { Rooms } from './rooms.js';
@@ -23,6 +24,8 @@ export interface ServerContext {
   readonly broker: Broker;
   readonly presence: PresenceStore;
   readonly auth: Authenticator;
+  /** Open connections by the second their token expires; one timer closes them (auth/expiries.ts). */
+  readonly expiries: Expiries<Conn>;
   readonly rooms: Rooms;
   readonly conns: Connections;
   readonly stats: Stats;

@@ -4,7 +4,7 @@
  * open, by the admin API, and on close.
  */
 import type { StreamPosition } from '../broker/broker.js';
-import { addRoom, type Conn, removeRoom, roomsOf } from './connections.js';
+import { addRoom, type Conn, inRoom, removeRoom, roomsOf } from './connections.js';
 import type { ServerContext } from './context.js';
 import { topicFor } from './rooms.js';
 
@@ -30,8 +30,12 @@ export function joinRoom(ctx: ServerContext, conn: Conn, room: string): StreamPo
  */
 export function enterRoom(ctx: ServerContext, conn: Conn, room: string): boolean {
   const ws = conn.ws;
-  if (ws === undefined || conn.closed || !addRoom(conn, room)) return false;
+  if (ws === undefined || conn.closed || inRoom(conn, room)) return false;
   ws.subscribe(topicFor(room, conn.encoding));
+  // The room table's copy of the name (uWS has just reported the subscription): the members of a
+  // room then share one string instead of holding one each, here and in presence.
+  room = ctx.rooms.get(room)?.name ?? room;
+  addRoom(conn, room);
   const userId = conn.identity?.userId ?? '';
   ctx.presence.add(room, conn.id, userId);
   if (ctx.presenceRooms.matches(room)) ctx.broker.announce({ room, action: 'join', userId, connId: conn.id });

@@ -9,37 +9,23 @@ import type { ServerContext } from '../context.js';
 import { countAuthFailure } from '../stats.js';
 import type { Identity } from './permissions.js';
 
-// setTimeout takes at most 2^31-1 ms; longer waits re-arm.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 function clearTimer(conn: Conn): void {
   if (conn.timer !== undefined) clearTimeout(conn.timer);
   conn.timer = undefined;
 }
 
-function armExpiry(ctx: ServerContext, conn: Conn, expiresAtMs: number): void {
-  clearTimer(conn);
-  if (expiresAtMs === 0) return;
-  const wait = expiresAtMs - Date.now();
-  conn.timer = setTimeout(
-    () => {
-      conn.timer = undefined;
-      if (conn.closed) return;
-      if (Date.now() < expiresAtMs) {
-        armExpiry(ctx, conn, expiresAtMs);
-        return;
-      }
-      ctx.stats.authFailures.expired += 1;
-      closeConn(ctx, conn, 'token_expired', 'token expired: reconnect with a new token');
-    },
-    Math.max(0, Math.min(wait, MAX_TIMER_MS)),
-  );
+/** What the process's expiry watch (expiries.ts) does with a connection whose token has expired. */
+export function expireConn(ctx: ServerContext, conn: Conn): void {
+  if (conn.closed) return;
+  ctx.stats.authFailures.expired += 1;
+  closeConn(ctx, conn, 'token_expired', 'token expired: reconnect with a new token');
 }
 
-/** Gives an open connection its identity and watches the token's expiry. */
+/** Gives an open connection its identity and watches the token's expiry (to the second, as `exp` is). */
 export function applyIdentity(ctx: ServerContext, conn: Conn, identity: Identity): void {
+  clearTimer(conn);
   ctx.conns.setIdentity(conn, identity);
-  armExpiry(ctx, conn, identity.expiresAtMs);
+  ctx.expiries.set(conn, Math.ceil(identity.expiresAtMs / 1000));
 }
 
 /** For a connection that must still authenticate: closes it if `connect` does not come in time. */
@@ -53,9 +39,10 @@ export function armAuthDeadline(ctx: ServerContext, conn: Conn): void {
   }, ctx.config.authTimeoutMs);
 }
 
-/** Stops the connection's timers (on close). */
-export function forgetIdentity(conn: Conn): void {
+/** Stops watching the connection's deadline and token expiry (on close). */
+export function forgetIdentity(ctx: ServerContext, conn: Conn): void {
   clearTimer(conn);
+  ctx.expiries.remove(conn);
 }
 
 /** The `connect` command: verifies the token and gives the connection its identity. */

@@ -71,6 +71,10 @@ export function createAuthenticator(config: Readonly<Config>): Authenticator {
   const anonymousGrants: Grants = { join: new RoomPatterns(config.anonymousJoin), publish: new RoomPatterns(config.anonymousPublish), admin: false };
   const userJoin = new RoomPatterns(config.userJoin);
   const userPublish = new RoomPatterns(config.userPublish);
+  // Most tokens carry no `rooms` claim: their identities share one grants object (per admin flag)
+  // instead of holding one each.
+  const userGrants: Readonly<Grants> = Object.freeze({ join: userJoin, publish: userPublish, admin: false });
+  const adminGrants: Readonly<Grants> = Object.freeze({ join: userJoin, publish: userPublish, admin: true });
   const anonymousIdentity: Identity = Object.freeze({ userId: '', anonymous: true, expiresAtMs: 0, grants: anonymousGrants });
 
   const identityOf = (payload: JWTPayload): Identity => {
@@ -85,16 +89,14 @@ export function createAuthenticator(config: Readonly<Config>): Authenticator {
     const rooms = claim as { join?: unknown; publish?: unknown } | undefined;
     const join = stringList(rooms?.join, 'rooms.join');
     const publish = stringList(rooms?.publish, 'rooms.publish');
-    return {
-      userId: sub,
-      anonymous: false,
-      expiresAtMs: (payload.exp ?? 0) * 1000,
-      grants: {
-        join: join ? new RoomPatterns(join) : userJoin,
-        publish: publish ? new RoomPatterns(publish) : userPublish,
-        admin: payload.admin === true,
-      },
-    };
+    const admin = payload.admin === true;
+    const grants =
+      join === undefined && publish === undefined
+        ? admin
+          ? adminGrants
+          : userGrants
+        : { join: join ? new RoomPatterns(join) : userJoin, publish: publish ? new RoomPatterns(publish) : userPublish, admin };
+    return { userId: sub, anonymous: false, expiresAtMs: (payload.exp ?? 0) * 1000, grants };
   };
 
   return {

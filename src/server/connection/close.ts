@@ -20,7 +20,7 @@ export function onClose(ctx: ServerContext, ws: WebSocket<SocketData>, code: num
   if (conn.rate !== undefined) ctx.addressLimits.remember(conn.remoteAddress, conn.rate, performance.now());
   ctx.stats.disconnects[code] = (ctx.stats.disconnects[code] ?? 0) + 1;
   if (code === 1006) ctx.stats.cutoffs[cutoffCause(reason)] += 1;
-  forgetIdentity(conn);
+  forgetIdentity(ctx, conn);
   // A paced replay in progress gives up (and lets go of its room).
   ctx.recoveries.resume(conn.id);
   leaveAll(ctx, conn);
