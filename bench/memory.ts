@@ -88,7 +88,13 @@ async function openSockets(server: ServerProcess, mode: Mode, n: number, clients
         let frames = 0;
         const timer = setTimeout(() => reject(new Error(`socket ${i}: no welcome within 30 s`)), 30_000);
         connectWs(
-          { host: server.host, port: server.port, path, protocol: server.peer === 'roomcast' ? SUBPROTOCOLS.proto : undefined, localAddress: ADDRESSES[i % ADDRESSES.length] },
+          {
+            host: server.host,
+            port: server.port,
+            path,
+            protocol: server.peer === 'roomcast' ? SUBPROTOCOLS.proto : undefined,
+            localAddress: ADDRESSES[i % ADDRESSES.length],
+          },
           {
             onFrame: (client, opcode) => {
               if (opcode !== Opcode.binary && opcode !== Opcode.text) return;
@@ -108,7 +114,7 @@ async function openSockets(server: ServerProcess, mode: Mode, n: number, clients
           (c) => clients.push(c),
           (err: unknown) => {
             clearTimeout(timer);
-            reject(err as Error);
+            reject(err instanceof Error ? err : new Error(String(err)));
           },
         );
       }).catch((err: unknown) => {
@@ -122,7 +128,10 @@ async function openSockets(server: ServerProcess, mode: Mode, n: number, clients
 /** Measures one case; stops its server whatever happens. */
 export async function measure(peer: Peer, mode: Mode, sockets: number, settleMs = 300, snapshotDir?: string): Promise<MemoryResult> {
   const flags = mode === 'token' ? ['--auth-secret', SECRET] : [];
-  const nodeArgs = [...(process.env.MEMORY_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), ...(snapshotDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`])];
+  const nodeArgs = [
+    ...(process.env.MEMORY_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    ...(snapshotDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`]),
+  ];
   const server = await startServer(peer, { roomcastFlags: flags, nodeArgs });
   const clients: WsClient[] = [];
   const guard = setTimeout(() => void server.stop(), CASE_TIMEOUT_MS);
@@ -180,13 +189,15 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    process.stdout.write('node --import tsx bench/memory.ts [--sockets 10000,19000] [--peer roomcast,uws] [--mode anonymous,token,rooms10] [--settle-ms 300] [--heap-snapshot DIR]\n');
+    process.stdout.write(
+      'node --import tsx bench/memory.ts [--sockets 10000,19000] [--peer roomcast,uws] [--mode anonymous,token,rooms10] [--settle-ms 300] [--heap-snapshot DIR]\n',
+    );
     return;
   }
   const counts = values.sockets.split(',').map(Number);
   if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SOCKETS_PER_PROCESS)) throw new Error(`--sockets: integers 1-${MAX_SOCKETS_PER_PROCESS}`);
-  const peers = values.peer.split(',') as Peer[];
-  if (peers.some((p) => p !== 'roomcast' && p !== 'uws')) throw new Error('--peer: roomcast and/or uws');
+  const peers = values.peer.split(',');
+  if (!peers.every((p): p is Peer => p === 'roomcast' || p === 'uws')) throw new Error('--peer: roomcast and/or uws');
   const modes = values.mode.split(',') as Mode[];
   if (modes.some((m) => !MODES.includes(m))) throw new Error(`--mode: ${MODES.join(', ')}`);
   const settle = Number(values['settle-ms']);
@@ -198,7 +209,16 @@ async function main(): Promise<void> {
         if (peer === 'uws' && mode !== 'anonymous') continue;
         process.stderr.write(`${peer} ${mode} ${n} sockets...\n`);
         const r = await measure(peer, mode, n, settle, values['heap-snapshot']);
-        rows.push([String(n), peer, mode, kb(r.perConnection), kb(r.heapPerConnection ?? undefined), `${(r.baselineRss / 2 ** 20).toFixed(1)} MB`, `${(r.rss / 2 ** 20).toFixed(1)} MB`, r.connectSeconds.toFixed(1)]);
+        rows.push([
+          String(n),
+          peer,
+          mode,
+          kb(r.perConnection),
+          kb(r.heapPerConnection ?? undefined),
+          `${(r.baselineRss / 2 ** 20).toFixed(1)} MB`,
+          `${(r.rss / 2 ** 20).toFixed(1)} MB`,
+          r.connectSeconds.toFixed(1),
+        ]);
       }
     }
   }
@@ -209,7 +229,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -196,8 +196,19 @@ export function createServer(config: Readonly<Config>, deps: ServerDeps): Roomca
       slowCheck = startSlowConsumerCheck(ctx);
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       const pageUrl = page ? `${config.tlsCert !== '' ? 'https' : 'http'}://${host}:${port}/` : 'off';
-      log.info({ host: config.host, port, tls: config.tlsCert !== '', broker: broker.kind, auth: auth.enabled ? (auth.required ? 'required' : 'optional') : 'off', page: pageUrl }, 'listening');
-      if (config.apiKey === '' && !auth.enabled) log.warn('no apiKey and no token key set: the HTTP API is open to anyone who can reach it (fine for local use only)');
+      log.info(
+        {
+          host: config.host,
+          port,
+          tls: config.tlsCert !== '',
+          broker: broker.kind,
+          auth: auth.enabled ? (auth.required ? 'required' : 'optional') : 'off',
+          page: pageUrl,
+        },
+        'listening',
+      );
+      if (config.apiKey === '' && !auth.enabled)
+        log.warn('no apiKey and no token key set: the HTTP API is open to anyone who can reach it (fine for local use only)');
       return port;
     },
     async close() {

@@ -90,7 +90,13 @@ function onRateLimited(ctx: ServerContext, conn: Conn, view: Uint8Array, isBinar
     closeConn(ctx, conn, 'flooding', `${refused} of ${total} frames over the rate limit in ${window} s`);
     return;
   }
-  sendError(ctx, conn, readRequestId(view, isBinary), ErrorCode.ERROR_CODE_RATE_LIMITED, `over the rate limit of ${ctx.config.rateLimitPerSec} frames/s (burst ${ctx.config.rateLimitBurst}); the frame was not processed`);
+  sendError(
+    ctx,
+    conn,
+    readRequestId(view, isBinary),
+    ErrorCode.ERROR_CODE_RATE_LIMITED,
+    `over the rate limit of ${ctx.config.rateLimitPerSec} frames/s (burst ${ctx.config.rateLimitBurst}); the frame was not processed`,
+  );
 }
 
 function onBadFrame(ctx: ServerContext, conn: Conn, err: unknown, id: number): void {
@@ -144,7 +150,10 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
       if (!canPublish(identity, room)) throw new ProtocolError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `may not publish to room "${room}"`);
       checkPayload(p, ctx.config.maxPayloadBytes);
       if (p.source != null && p.source !== '') {
-        throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'source is for server-side publishes (HTTP API); a client\'s events carry its connId and userId');
+        throw new ProtocolError(
+          ErrorCode.ERROR_CODE_BAD_REQUEST,
+          "source is for server-side publishes (HTTP API); a client's events carry its connId and userId",
+        );
       }
       const seq = ctx.broker.publish({
         room,
@@ -230,7 +239,9 @@ function dispatch(ctx: ServerContext, conn: Conn, cmd: DecodedCommand): void {
     case undefined:
       throw new ProtocolError(
         ErrorCode.ERROR_CODE_UNKNOWN_COMMAND,
-        cmd.unknownKey !== undefined ? `unknown command "${cmd.unknownKey}": the frame names no command this server knows` : 'unknown command: the frame names no command this server knows',
+        cmd.unknownKey !== undefined
+          ? `unknown command "${cmd.unknownKey}": the frame names no command this server knows`
+          : 'unknown command: the frame names no command this server knows',
       );
   }
 }

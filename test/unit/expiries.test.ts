@@ -13,7 +13,11 @@ interface Item {
 function setUp(startMs: number): { clock: { ms: number }; expired: string[]; watch: Expiries<Item> } {
   const clock = { ms: startMs };
   const expired: string[] = [];
-  const watch = new Expiries<Item>((item) => expired.push(item.name), () => clock.ms, 60_000);
+  const watch = new Expiries<Item>(
+    (item) => expired.push(item.name),
+    () => clock.ms,
+    60_000,
+  );
   return { clock, expired, watch };
 }
 

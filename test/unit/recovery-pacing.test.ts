@@ -25,7 +25,13 @@ interface FakeSocket {
 }
 
 async function setUp(): Promise<{ ctx: ServerContext; sock: FakeSocket; publish: (n: number) => void }> {
-  const config = configFrom({ logLevel: 'silent', maxPayloadBytes: 4096, maxFrameBytes: 8192, maxBackpressure: 16_384, history: [{ rooms: '*', size: 1000, ttlSec: 60 }] });
+  const config = configFrom({
+    logLevel: 'silent',
+    maxPayloadBytes: 4096,
+    maxFrameBytes: 8192,
+    maxBackpressure: 16_384,
+    history: [{ rooms: '*', size: 1000, ttlSec: 60 }],
+  });
   const app = { publish: () => true } as unknown as TemplatedApp;
   const { ctx, handlers } = createContext(config, app, { log: createLogger(config) });
   await ctx.broker.start(handlers);
@@ -68,6 +74,8 @@ describe('paced replay', () => {
     let drains = 0;
     let settled = false as boolean; // a callback sets it
     void result.then(() => (settled = true));
+    // `settled` changes in the promise callback, between the awaits of the loop.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     while (!settled && drains < 100) {
       sock.buffered = 0;
       ctx.recoveries.resume(sock.conn.id);
@@ -76,7 +84,11 @@ describe('paced replay', () => {
     }
     const outcome = await result;
     assert.ok(drains > 5, `${drains} drains`);
-    assert.deepEqual(sock.seqs, Array.from({ length: 65 }, (_, i) => i + 1), 'replay then live, no gap, no duplicate');
+    assert.deepEqual(
+      sock.seqs,
+      Array.from({ length: 65 }, (_, i) => i + 1),
+      'replay then live, no gap, no duplicate',
+    );
     assert.equal(outcome.recovered, true);
     assert.equal(outcome.missed, 60);
     assert.equal(outcome.seq, 65);

@@ -48,7 +48,10 @@ export function forgetIdentity(ctx: ServerContext, conn: Conn): void {
 /** The `connect` command: verifies the token and gives the connection its identity. */
 export async function connect(ctx: ServerContext, conn: Conn, token: string): Promise<Identity> {
   if (conn.identity !== undefined && !(conn.identity.anonymous && conn.rooms === undefined)) {
-    throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, conn.identity.anonymous ? 'leave every room before connect' : 'already authenticated: use refresh for a new token');
+    throw new ProtocolError(
+      ErrorCode.ERROR_CODE_BAD_REQUEST,
+      conn.identity.anonymous ? 'leave every room before connect' : 'already authenticated: use refresh for a new token',
+    );
   }
   if (conn.authPending) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'a connect is already being verified');
   if (token === '') {
@@ -73,7 +76,8 @@ export async function connect(ctx: ServerContext, conn: Conn, token: string): Pr
 /** The `refresh` command: a newer token for the same user. */
 export async function refresh(ctx: ServerContext, conn: Conn, token: string): Promise<Identity> {
   const current = conn.identity;
-  if (current === undefined || current.anonymous) throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, 'refresh needs an authenticated connection: send connect');
+  if (current === undefined || current.anonymous)
+    throw new ProtocolError(ErrorCode.ERROR_CODE_UNAUTHENTICATED, 'refresh needs an authenticated connection: send connect');
   let identity: Identity;
   try {
     identity = await ctx.auth.verify(token);

@@ -50,7 +50,10 @@ export function checkLimits(ctx: ServerContext, address: string): Refusal | unde
 
 function refuseHttp(res: HttpResponse, err: ProtocolError): void {
   res.cork(() => {
-    res.writeStatus(httpStatus(err.code)).writeHeader('content-type', 'application/json').end(encodeJson('Error', { code: err.code, message: err.message }));
+    res
+      .writeStatus(httpStatus(err.code))
+      .writeHeader('content-type', 'application/json')
+      .end(encodeJson('Error', { code: err.code, message: err.message }));
   });
 }
 
@@ -103,7 +106,11 @@ export function upgrade(ctx: ServerContext, res: HttpResponse, req: HttpRequest,
   }
   const now = performance.now();
   if (refusal === undefined && !ctx.addressLimits.allowConnect(remote, now)) {
-    refusal = { code: CloseCode.CLOSE_CODE_TRY_AGAIN_LATER, reason: `too many new connections from ${remote} (${ctx.config.maxConnectsPerIpPerSec}/s)`, why: 'connect_rate' };
+    refusal = {
+      code: CloseCode.CLOSE_CODE_TRY_AGAIN_LATER,
+      reason: `too many new connections from ${remote} (${ctx.config.maxConnectsPerIpPerSec}/s)`,
+      why: 'connect_rate',
+    };
   }
   refusal ??= checkLimits(ctx, remote);
   if (refusal === undefined && token === '' && ctx.auth.required && room !== undefined) {
