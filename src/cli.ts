@@ -1,8 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=8
 /**
  * `roomcast` / `npm start`: load the config, start the server, stop cleanly on SIGINT/SIGTERM.
  *
- * Both start Node with `--max-semi-space-size=4` (MB): V8's young generation otherwise grows to
+ * Both start Node with `--max-semi-space-size=8` (MB): V8's young generation otherwise grows to
  * 3 x 16 MB under a burst of connects and stays resident, which alone was ~1.5 KB of RSS per
  * connection at 10k sockets (bench/memory.ts). The publish path allocates little, so the smaller
  * young generation costs no measurable throughput (README, Benchmarks).

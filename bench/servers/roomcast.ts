@@ -35,7 +35,7 @@ export const ROOMCAST_FLAGS: readonly string[] = [
 ];
 
 /** The Node flags `npm start` and the `roomcast` bin (its shebang) run the server with. */
-export const ROOMCAST_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+export const ROOMCAST_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
 /** The node arguments that start roomcast listening on `listen`, as `npm start` would. */
 export function roomcastArgs(listen: Listen): string[] {
