@@ -57,7 +57,16 @@ async function setUp(): Promise<{ ctx: ServerContext; sock: FakeSocket; publish:
   ctx.conns.add(conn);
   let text = 0;
   const publish = (n: number): void => {
-    for (let i = 0; i < n; i += 1) void ctx.broker.publish({ room: 'r', timeUs: Date.now() * 1000, text: `${(text += 1)}`.padEnd(3000, '.'), connId: '', userId: '', source: '', excludeSelf: false });
+    for (let i = 0; i < n; i += 1)
+      void ctx.broker.publish({
+        room: 'r',
+        timeUs: Date.now() * 1000,
+        text: `${(text += 1)}`.padEnd(3000, '.'),
+        connId: '',
+        userId: '',
+        source: '',
+        excludeSelf: false,
+      });
   };
   return { ctx, sock, publish };
 }
@@ -74,8 +83,6 @@ describe('paced replay', () => {
     let drains = 0;
     let settled = false as boolean; // a callback sets it
     void result.then(() => (settled = true));
-    // `settled` changes in the promise callback, between the awaits of the loop.
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     while (!settled && drains < 100) {
       sock.buffered = 0;
       ctx.recoveries.resume(sock.conn.id);
