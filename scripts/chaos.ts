@@ -180,7 +180,7 @@ async function startRedis(port: number): Promise<Redis> {
 function redisPositions(port: number): Map<string, StreamPosition> {
   const keys = ROOMS.flatMap((r) => [`${PREFIX}{${r}}:epoch`, `${PREFIX}{${r}}:seq`]);
   const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--raw', 'MGET', ...keys], { encoding: 'utf8', timeout: 5000 });
-  const lines = (r.stdout ?? '').split('\n');
+  const lines = r.stdout.split('\n');
   const out = new Map<string, StreamPosition>();
   ROOMS.forEach((room, i) => out.set(room, { epoch: lines[2 * i] ?? '', seq: Number(lines[2 * i + 1] ?? 0) || 0 }));
   return out;
@@ -227,8 +227,8 @@ async function startServer(name: string, redisPort: number): Promise<Server> {
     for (const line of d.toString().split('\n')) if (line !== '') log.push(line);
     if (log.length > 2000) log.splice(0, log.length - 2000);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const deadline = Date.now() + 20_000;
   while (!(await portOpen(port))) {
     if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before listening:\n${log.join('\n')}`);
@@ -244,7 +244,9 @@ async function serverCounts(port: number): Promise<Record<string, number>> {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const out: Record<string, number> = {};
     for (const line of text.split('\n')) {
-      const m = /^roomcast_(disconnects_total\{code="(\d+)"\}|stream_resets_total|recoveries_total\{result="(\w+)"\}|replayed_events_total) ([\d.e+]+)$/.exec(line);
+      const m = /^roomcast_(disconnects_total\{code="(\d+)"\}|stream_resets_total|recoveries_total\{result="(\w+)"\}|replayed_events_total) ([\d.e+]+)$/.exec(
+        line,
+      );
       if (m === null) continue;
       const key = m[2] !== undefined ? `close ${m[2]}` : m[3] !== undefined ? `recovery ${m[3]}` : (m[1] ?? '');
       out[key] = Number(m[4]);
@@ -280,7 +282,7 @@ interface Acked {
 /** When each Redis life began (life 0 at the start); a publish acknowledged after `lifeStarts[i]` belongs to life i or later. */
 const lifeStarts: number[] = [];
 /** Per Redis life, each room's epoch in that life (read just before the kill, and at the end). */
-const lifeEpochs: Map<string, StreamPosition>[] = [];
+const lifeEpochs: Array<Map<string, StreamPosition>> = [];
 const lifeAt = (t: number): number => {
   let life = 0;
   for (let i = 0; i < lifeStarts.length; i++) if ((lifeStarts[i] ?? Infinity) <= t) life = i;
@@ -373,7 +375,7 @@ async function startMember(name: string, ports: number[], start: number, encodin
     name,
     encoding,
     socket: undefined,
-    received: new Map(rooms.map((r) => [r, new Map()])),
+    received: new Map(rooms.map((r) => [r, new Map<string, Received>()])),
     firstJoin: new Map(),
     resyncs: new Map(rooms.map((r) => [r, []])),
     leftAt: new Map(),
@@ -387,7 +389,7 @@ async function startMember(name: string, ports: number[], start: number, encodin
   };
   const WS = roamingSocket(ports, MEMBER_ADDRESS, start, (ws) => (m.socket = ws));
   const client = new RoomcastClient({
-    url: `ws://127.0.0.1:${ports[0]}/ws`,
+    url: `ws://127.0.0.1:${String(ports[0])}/ws`,
     encoding,
     rooms,
     WebSocket: WS,
@@ -399,7 +401,7 @@ async function startMember(name: string, ports: number[], start: number, encodin
     const byId = m.received.get(e.room);
     const pos = client.position(e.room);
     if (pos !== undefined) sawEpoch(e.room, pos.epoch);
-    if (byId === undefined || e.text === undefined || !e.text.startsWith('p:')) {
+    if (byId === undefined || !e.text?.startsWith('p:')) {
       m.other += 1;
       return;
     }
@@ -536,7 +538,13 @@ function cutRaw(): void {
 }
 
 /** One raw connection's life: `run` gets the open socket; resolves once it is closed. */
-function rawConnection(port: number, address: string, encoding: 'proto' | 'json', stats: RawStats, run: (ws: WebSocket, send: (m: object) => void) => void): Promise<void> {
+function rawConnection(
+  port: number,
+  address: string,
+  encoding: 'proto' | 'json',
+  stats: RawStats,
+  run: (ws: WebSocket, send: (m: object) => void) => void,
+): Promise<void> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, [SUBPROTOCOLS[encoding]], { localAddress: address });
     rawOpen.set(ws, () => {
@@ -703,7 +711,10 @@ function account(m: Member): MemberAccount {
     };
     const first = m.firstJoin.get(room);
     const start: [number, number] = first === undefined ? [Infinity, 0] : [lifeOfEpoch(room, first.epoch), first.seq];
-    const notices = (m.resyncs.get(room) ?? []).map((r) => ({ pos: [lifeOfEpoch(room, r.position.epoch), r.position.seq] as [number, number], order: r.order }));
+    const notices = (m.resyncs.get(room) ?? []).map((r) => ({
+      pos: [lifeOfEpoch(room, r.position.epoch), r.position.seq] as [number, number],
+      order: r.order,
+    }));
     const leftAt = Math.min(m.leftAt.get(room) ?? Infinity, m.closedAt ?? Infinity);
     for (const [, r] of byId) if (r.count > 1) ra.duplicates += r.count - 1;
     const mine = acked.filter((a) => a.room === room);
@@ -798,9 +809,9 @@ async function main(): Promise<number> {
   lifeStarts.push(Date.now());
   const servers = [await startServer('A', redisPort), await startServer('B', redisPort)];
   const ports = servers.map((s) => s.port);
-  progress(`redis on ${redisPort}, servers A on ${ports[0]} (pid ${servers[0]?.child.pid}), B on ${ports[1]} (pid ${servers[1]?.child.pid})`);
+  progress(`redis on ${redisPort}, servers ${servers.map((s) => `${s.name} on ${s.port} (pid ${String(s.child.pid)})`).join(', ')}`);
 
-  const memory: { t: number; rss: Record<string, number | undefined> }[] = [];
+  const memory: Array<{ t: number; rss: Record<string, number | undefined> }> = [];
   const sampleMemory = (): void => {
     memory.push({ t: Math.round((Date.now() - started) / 100) / 10, rss: Object.fromEntries(servers.map((s) => [s.name, rssMiB(s.child.pid)])) });
   };
@@ -828,7 +839,7 @@ async function main(): Promise<number> {
   const troublemakers = Promise.all([slowConsumer(ports, raw.slow, chaosOver), flooder(ports, raw.flooder, chaosOver), fuzzer(ports, raw.fuzzer, chaosOver)]);
 
   // Redis: killed and restarted at even intervals.
-  const kills: { killedAt: number; restartedAt: number }[] = [];
+  const kills: Array<{ killedAt: number; restartedAt: number }> = [];
   for (let k = 1; k <= REDIS_KILLS; k++) {
     const at = started + ((chaosEnds - started) * k) / (REDIS_KILLS + 1);
     while (Date.now() < at) await sleep(Math.min(200, at - Date.now()));
@@ -848,13 +859,13 @@ async function main(): Promise<number> {
 
   // Wind down: troublemakers go, churn stops, publishers stop and each sends a last marker.
   for (const m of members) clearTimeout(m.churnTimer);
-  let troublemakersDone = false;
-  void troublemakers.then(() => (troublemakersDone = true));
-  for (const giveUpAt = Date.now() + 10_000; !troublemakersDone && Date.now() < giveUpAt; ) {
+  const wound = { down: false };
+  void troublemakers.then(() => (wound.down = true));
+  for (const giveUpAt = Date.now() + 10_000; !wound.down && Date.now() < giveUpAt;) {
     cutRaw();
     await sleep(200);
   }
-  progress(`troublemakers stopped${troublemakersDone ? '' : ' (not all of them closed in 10 s)'}`);
+  progress(`troublemakers stopped${wound.down ? '' : ' (not all of them closed in 10 s)'}`);
   publishing = false;
   await Promise.all(pubs);
   progress(`chaos over: published ${publishCounts.sent}, acked ${publishCounts.acked}; waiting for members to catch up`);
@@ -886,7 +897,19 @@ async function main(): Promise<number> {
   const total = (k: keyof MemberAccount): number => accounts.reduce((n, a) => n + (a[k] as number), 0);
   const serverStates = servers.map((s) => ({ name: s.name, alive: s.child.exitCode === null && s.child.signalCode === null }));
   const report: Report = {
-    options: { durationSec: DURATION_MS / 1000, rooms: ROOMS.length, members: MEMBERS, rate: RATE, payloadBytes: PAYLOAD_BYTES, churnMs: CHURN_MS, redisKills: REDIS_KILLS, redisDownMs: REDIS_DOWN_MS, history: args.history, maxBackpressure: MAX_BACKPRESSURE, server: args.server },
+    options: {
+      durationSec: DURATION_MS / 1000,
+      rooms: ROOMS.length,
+      members: MEMBERS,
+      rate: RATE,
+      payloadBytes: PAYLOAD_BYTES,
+      churnMs: CHURN_MS,
+      redisKills: REDIS_KILLS,
+      redisDownMs: REDIS_DOWN_MS,
+      history: args.history,
+      maxBackpressure: MAX_BACKPRESSURE,
+      server: args.server,
+    },
     publishes: publishCounts,
     redis: { kills, lives: lifeEpochs.map((l) => Object.fromEntries(l)), unknownEpochs: [...unknownEpochs] },
     drained,
@@ -900,7 +923,12 @@ async function main(): Promise<number> {
       epochMismatch: total('epochMismatch'),
     },
     members: accounts,
-    raw: Object.fromEntries(Object.entries(raw).map(([k, s]) => [k, { connections: s.connections, refusedUpgrades: s.refusedUpgrades, framesSent: s.framesSent, closes: Object.fromEntries(s.closes) }])),
+    raw: Object.fromEntries(
+      Object.entries(raw).map(([k, s]) => [
+        k,
+        { connections: s.connections, refusedUpgrades: s.refusedUpgrades, framesSent: s.framesSent, closes: Object.fromEntries(s.closes) },
+      ]),
+    ),
     memoryMiB: memory,
     serverWarnings: Object.fromEntries(servers.map((s) => [s.name, s.log.filter((l) => /"level":(50|60)/.test(l)).slice(-20)])),
   };
@@ -916,27 +944,47 @@ async function main(): Promise<number> {
 interface Report {
   options: Record<string, unknown>;
   publishes: typeof publishCounts;
-  redis: { kills: { killedAt: number; restartedAt: number }[]; lives: Record<string, StreamPosition>[]; unknownEpochs: string[] };
+  redis: { kills: Array<{ killedAt: number; restartedAt: number }>; lives: Array<Record<string, StreamPosition>>; unknownEpochs: string[] };
   drained: boolean;
-  servers: { name: string; alive: boolean }[];
+  servers: Array<{ name: string; alive: boolean }>;
   serverMetrics: Record<string, Record<string, number>>;
   totals: { received: number; missingNoticed: number; missingSilent: number; duplicates: number; epochMismatch: number };
   members: MemberAccount[];
   raw: Record<string, { connections: number; refusedUpgrades: number; framesSent: number; closes: Record<string, number> }>;
-  memoryMiB: { t: number; rss: Record<string, number | undefined> }[];
+  memoryMiB: Array<{ t: number; rss: Record<string, number | undefined> }>;
   serverWarnings: Record<string, string[]>;
 }
 
 function printReport(r: Report): void {
   const out: string[] = [];
   const o = r.options;
-  out.push(`chaos: ${String(o.durationSec)} s, ${String(o.rooms)} rooms, ${String(o.members)} members, ${String(o.rate)} events/s per publisher, redis killed ${r.redis.kills.length}x`);
+  out.push(
+    `chaos: ${String(o.durationSec)} s, ${String(o.rooms)} rooms, ${String(o.members)} members, ${String(o.rate)} events/s per publisher, redis killed ${r.redis.kills.length}x`,
+  );
   const p = r.publishes;
   out.push(`publishes: sent ${p.sent}, acked ${p.acked}, refused ${p.refused}, cut ${p.disconnected}, seq 0 ${p.zeroSeq}`);
-  out.push(`redis kills (s): ${r.redis.kills.map((k) => `${(k.killedAt / 1000).toFixed(1)}-${(k.restartedAt / 1000).toFixed(1)}`).join(', ') || 'none'}${r.redis.unknownEpochs.length > 0 ? `; epochs never seen in Redis: ${r.redis.unknownEpochs.join(', ')}` : ''}`);
-  out.push(`members caught up at the end: ${r.drained ? 'yes' : 'NO'}; servers alive: ${r.servers.map((s) => `${s.name} ${s.alive ? 'yes' : 'NO'}`).join(', ')}`);
+  out.push(
+    `redis kills (s): ${r.redis.kills.map((k) => `${(k.killedAt / 1000).toFixed(1)}-${(k.restartedAt / 1000).toFixed(1)}`).join(', ') || 'none'}${r.redis.unknownEpochs.length > 0 ? `; epochs never seen in Redis: ${r.redis.unknownEpochs.join(', ')}` : ''}`,
+  );
+  out.push(
+    `members caught up at the end: ${r.drained ? 'yes' : 'NO'}; servers alive: ${r.servers.map((s) => `${s.name} ${s.alive ? 'yes' : 'NO'}`).join(', ')}`,
+  );
   out.push('');
-  const head = ['member', 'enc', 'received', 'miss+notice', 'SILENT', 'dup', 'not-exp', 'epoch?', 'notices', 'rooms-dropped', 'recovered', 'sdk-dup-drop', 'closes'];
+  const head = [
+    'member',
+    'enc',
+    'received',
+    'miss+notice',
+    'SILENT',
+    'dup',
+    'not-exp',
+    'epoch?',
+    'notices',
+    'rooms-dropped',
+    'recovered',
+    'sdk-dup-drop',
+    'closes',
+  ];
   const rows = r.members.map((m) => [
     m.name,
     m.encoding,
@@ -962,23 +1010,41 @@ function printReport(r: Report): void {
   for (const row of [head, ...rows]) out.push(row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
   out.push('');
   const t = r.totals;
-  out.push(`totals: received ${t.received}, missing with notice ${t.missingNoticed}, SILENT ${t.missingSilent}, duplicates ${t.duplicates}, epoch mismatches ${t.epochMismatch}`);
-  for (const m of r.members) for (const room of m.rooms) if (room.silentExamples.length > 0) out.push(`  silent: ${m.name} ${room.room}: ${room.silentExamples.join('; ')}`);
+  out.push(
+    `totals: received ${t.received}, missing with notice ${t.missingNoticed}, SILENT ${t.missingSilent}, duplicates ${t.duplicates}, epoch mismatches ${t.epochMismatch}`,
+  );
+  for (const m of r.members)
+    for (const room of m.rooms) if (room.silentExamples.length > 0) out.push(`  silent: ${m.name} ${room.room}: ${room.silentExamples.join('; ')}`);
   for (const [k, s] of Object.entries(r.raw)) {
-    out.push(`${k}: ${s.connections} connections, ${s.refusedUpgrades} refused upgrades, ${s.framesSent} frames sent, closes ${Object.entries(s.closes).map(([c, n]) => `${c}x${n}`).join(' ') || '-'}`);
+    out.push(
+      `${k}: ${s.connections} connections, ${s.refusedUpgrades} refused upgrades, ${s.framesSent} frames sent, closes ${
+        Object.entries(s.closes)
+          .map(([c, n]) => `${c}x${n}`)
+          .join(' ') || '-'
+      }`,
+    );
   }
   const series = (name: string): string => {
     const vals = r.memoryMiB.map((x) => x.rss[name]).filter((v): v is number => v !== undefined);
     if (vals.length === 0) return `${name}: -`;
     const step = Math.max(1, Math.floor(vals.length / 10));
     const picks = vals.filter((_, i) => i % step === 0 || i === vals.length - 1).map((v) => v.toFixed(0));
-    return `${name}: start ${vals[0]?.toFixed(1)}, max ${Math.max(...vals).toFixed(1)}, end ${vals.at(-1)?.toFixed(1)} MiB (${picks.join(' ')})`;
+    return `${name}: start ${(vals[0] ?? 0).toFixed(1)}, max ${Math.max(...vals).toFixed(1)}, end ${(vals.at(-1) ?? 0).toFixed(1)} MiB (${picks.join(' ')})`;
   };
   for (const [name, counts] of Object.entries(r.serverMetrics)) {
-    out.push(`server ${name} (/metrics): ${Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+    out.push(
+      `server ${name} (/metrics): ${Object.entries(counts)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}`,
+    );
   }
-  out.push(`server RSS: ${Object.keys(r.memoryMiB[0]?.rss ?? {}).map(series).join('; ')}`);
-  for (const [name, lines] of Object.entries(r.serverWarnings)) if (lines.length > 0) out.push(`server ${name} errors (last ${lines.length}):\n  ${lines.join('\n  ')}`);
+  out.push(
+    `server RSS: ${Object.keys(r.memoryMiB[0]?.rss ?? {})
+      .map(series)
+      .join('; ')}`,
+  );
+  for (const [name, lines] of Object.entries(r.serverWarnings))
+    if (lines.length > 0) out.push(`server ${name} errors (last ${lines.length}):\n  ${lines.join('\n  ')}`);
   out.push(t.missingSilent === 0 && t.duplicates === 0 ? 'verdict: no silent loss, no duplicate' : 'verdict: FAILED (silent loss or duplicates)');
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -21,9 +21,9 @@ interface ChaosReport {
   publishes: { acked: number; refused: number };
   redis: { kills: unknown[] };
   drained: boolean;
-  servers: { name: string; alive: boolean }[];
+  servers: Array<{ name: string; alive: boolean }>;
   totals: { received: number; missingNoticed: number; missingSilent: number; duplicates: number; epochMismatch: number };
-  members: { name: string; received: number; missingSilent: number; duplicates: number; recoveredRejoins: number; rooms: { silentExamples: string[] }[] }[];
+  members: Array<{ name: string; received: number; missingSilent: number; duplicates: number; recoveredRejoins: number; rooms: Array<{ silentExamples: string[] }> }>;
   raw: Record<string, { connections: number; closes: Record<string, number> }>;
   memoryMiB: unknown[];
 }
@@ -62,7 +62,10 @@ describe('npm run chaos (short)', { skip: missing }, () => {
     assert.ok(report.drained, 'every member caught up with the last events');
     assert.ok(report.servers.every((s) => s.alive));
     for (const m of report.members) assert.ok(m.received > 0, `${m.name} received events`);
-    assert.ok(report.members.some((m) => m.recoveredRejoins > 0), 'some rejoin recovered');
+    assert.ok(
+      report.members.some((m) => m.recoveredRejoins > 0),
+      'some rejoin recovered',
+    );
     assert.equal(report.totals.epochMismatch, 0, 'no event was taken for one of another epoch');
     assert.ok((report.raw.flooder?.closes['4501'] ?? 0) > 0, `the flooder was closed with 4501: ${JSON.stringify(report.raw.flooder)}`);
     assert.ok((report.raw.fuzzer?.connections ?? 0) > 0 && (report.raw.slow?.connections ?? 0) > 0);
@@ -70,7 +73,10 @@ describe('npm run chaos (short)', { skip: missing }, () => {
   });
 
   it('the account catches a missed event and a duplicate (injected): exit code 1', async () => {
-    const r = await runChaos(['--duration', '4', '--members', '2', '--rooms', '1', '--rate', '10', '--churn-ms', '0', '--redis-kills', '0', '--inject-faults'], join(dir, 'faults.json'));
+    const r = await runChaos(
+      ['--duration', '4', '--members', '2', '--rooms', '1', '--rate', '10', '--churn-ms', '0', '--redis-kills', '0', '--inject-faults'],
+      join(dir, 'faults.json'),
+    );
     assert.equal(r.code, 1, `exit code; stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
     assert.equal(r.report.totals.missingSilent, 5);
     assert.equal(r.report.totals.duplicates, 1);
