@@ -314,6 +314,8 @@ interface Received {
   at: StreamPosition;
   /** When it was handed over, in the order of everything this member saw (events and notices). */
   order: number;
+  /** Each time it was handed over: its seq, the client's position then, when, and which process (for the report). */
+  seen: string[];
 }
 
 /** "Events before `position` may be lost": a `resync`, or the reply to a join the application made itself. */
@@ -413,8 +415,11 @@ async function startMember(name: string, ports: number[], start: number, encodin
       if (injected === 12) copies = 2;
     }
     const r = byId.get(id);
-    if (r !== undefined) r.count += copies;
-    else byId.set(id, { count: copies, at: pos ?? { epoch: '?', seq: e.seq }, order: arrivals++ });
+    const seen = `seq ${e.seq} as ${pos?.epoch ?? '?'}/${pos?.seq ?? '?'} at ${elapsed()}${m.socket === undefined ? '' : ` on :${new URL(m.socket.url).port}`}`;
+    if (r !== undefined) {
+      r.count += copies;
+      r.seen.push(seen);
+    } else byId.set(id, { count: copies, at: pos ?? { epoch: '?', seq: e.seq }, order: arrivals++, seen: [seen] });
   });
   client.on('rejoin', (r) => {
     if (r.position !== undefined) sawEpoch(r.room, r.position.epoch);
@@ -670,6 +675,7 @@ interface RoomAccount {
   epochMismatch: number;
   resyncs: number;
   silentExamples: string[];
+  duplicateExamples: string[];
 }
 
 interface MemberAccount {
@@ -708,6 +714,7 @@ function account(m: Member): MemberAccount {
       epochMismatch: 0,
       resyncs: m.resyncs.get(room)?.length ?? 0,
       silentExamples: [],
+      duplicateExamples: [],
     };
     const first = m.firstJoin.get(room);
     const start: [number, number] = first === undefined ? [Infinity, 0] : [lifeOfEpoch(room, first.epoch), first.seq];
@@ -716,7 +723,11 @@ function account(m: Member): MemberAccount {
       order: r.order,
     }));
     const leftAt = Math.min(m.leftAt.get(room) ?? Infinity, m.closedAt ?? Infinity);
-    for (const [, r] of byId) if (r.count > 1) ra.duplicates += r.count - 1;
+    for (const [id, r] of byId) {
+      if (r.count <= 1) continue;
+      ra.duplicates += r.count - 1;
+      if (ra.duplicateExamples.length < 5) ra.duplicateExamples.push(`${id}: ${r.seen.join('; ')}`);
+    }
     const mine = acked.filter((a) => a.room === room);
     // Per life, the received events by seq, and for each the earliest arrival of it or any later
     // one: whether the member was handed an event past a gap before it was told of the gap.
@@ -1015,6 +1026,8 @@ function printReport(r: Report): void {
   );
   for (const m of r.members)
     for (const room of m.rooms) if (room.silentExamples.length > 0) out.push(`  silent: ${m.name} ${room.room}: ${room.silentExamples.join('; ')}`);
+  for (const m of r.members)
+    for (const room of m.rooms) if (room.duplicateExamples.length > 0) out.push(`  duplicate: ${m.name} ${room.room}: ${room.duplicateExamples.join(' | ')}`);
   for (const [k, s] of Object.entries(r.raw)) {
     out.push(
       `${k}: ${s.connections} connections, ${s.refusedUpgrades} refused upgrades, ${s.framesSent} frames sent, closes ${
