@@ -224,6 +224,10 @@ export class Session extends Emitter<ClientEvents> {
       const room = m.streamReset.room ?? '';
       const position = positionOf(m.streamReset);
       const previous = this.roomSet.position(room);
+      // A reset into the epoch the client already holds, at or behind its position, tells it
+      // nothing new (no seq repeats under one epoch): moving back would hand over again the
+      // events a server re-sends after it. The duplicate guard drops those instead.
+      if (previous?.epoch === position.epoch && previous.seq >= position.seq) return;
       if (this.roomSet.has(room)) this.roomSet.reset(room, position);
       this.counters.resyncs += 1;
       this.emit('resync', { room, reason: 'stream_reset', previous, position });
