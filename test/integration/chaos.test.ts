@@ -23,7 +23,14 @@ interface ChaosReport {
   drained: boolean;
   servers: Array<{ name: string; alive: boolean }>;
   totals: { received: number; missingNoticed: number; missingSilent: number; duplicates: number; epochMismatch: number };
-  members: Array<{ name: string; received: number; missingSilent: number; duplicates: number; recoveredRejoins: number; rooms: Array<{ silentExamples: string[] }> }>;
+  members: Array<{
+    name: string;
+    received: number;
+    missingSilent: number;
+    duplicates: number;
+    recoveredRejoins: number;
+    rooms: Array<{ silentExamples: string[] }>;
+  }>;
   raw: Record<string, { connections: number; closes: Record<string, number> }>;
   memoryMiB: unknown[];
 }

@@ -195,7 +195,8 @@ describe('rejoin with since', () => {
     conn0.close(CloseCode.CLOSE_CODE_RECONNECT);
     const conn1 = await peer.connection(1);
     answer(conn1, (cmd) => {
-      if (cmd.message.join) conn1.send({ id: cmd.id, join: { room: 'lobby', epoch: 'e1', seq: 6, recovered: true, recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED } });
+      if (cmd.message.join)
+        conn1.send({ id: cmd.id, join: { room: 'lobby', epoch: 'e1', seq: 6, recovered: true, recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED } });
     });
     await next(c, 'open');
     assert.equal(conn1.url, '/ws?token=t');
@@ -216,7 +217,8 @@ describe('rejoin with since', () => {
     conn1.ws.terminate();
     const conn2 = await peer.connection(2);
     answer(conn2, (cmd) => {
-      if (cmd.message.join) conn2.send({ id: cmd.id, join: { room: 'a', epoch: 'e1', seq: 4, recovered: true, recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED } });
+      if (cmd.message.join)
+        conn2.send({ id: cmd.id, join: { room: 'a', epoch: 'e1', seq: 4, recovered: true, recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED } });
     });
     await next(c, 'open');
     assert.equal((await conn2.command(0)).message.join?.previousConnId, 'conn-0');
