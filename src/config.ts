@@ -145,6 +145,7 @@ export function finishConfig(merged: Config): Readonly<Config> {
   if (merged.authSecret !== '' && Buffer.byteLength(merged.authSecret) < 32) problems.push('authSecret must be at least 32 bytes (HS256 needs a key as long as its hash)');
   if (merged.anonymous === 'deny' && keys.length === 0) problems.push('anonymous is "deny" but no authSecret, authPublicKeyFile or authJwksFile is set: nobody could connect');
   if ((merged.tlsCert === '') !== (merged.tlsKey === '')) problems.push('tlsCert and tlsKey go together: set both or neither');
+  if (merged.broker === 'redis-cluster' && merged.redisNodes.length === 0) problems.push('broker=redis-cluster needs redisNodes: the cluster seed nodes as host:port,host:port,...');
   if (merged.rateLimitPerSec > 0 && merged.rateLimitBurst < 1) problems.push('rateLimitBurst must be at least 1');
   for (const entry of merged.trustedProxies) {
     if (!isAddressOrCidr(entry)) problems.push(`trustedProxies: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.1, 10.0.0.0/8, fd00::/8)`);

@@ -23,6 +23,14 @@ export interface RoomKeys {
   channel: string;
 }
 
+/**
+ * The admin channel: one per deployment. On a cluster it is one fixed sharded channel (its own
+ * hash tag, `{control}`; never a room's, whose channels end in `:ch`).
+ */
+export function controlChannel(prefix: string): string {
+  return `${prefix}{control}:admin`;
+}
+
 /** The keys of `room` under `prefix`. */
 export function roomKeys(prefix: string, room: string): RoomKeys {
   const base = `${prefix}{${room}}:`;
@@ -39,7 +47,21 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
  * A missing seq or epoch key means the sequence cannot continue (first publish, expiry, a Redis
  * restart without persistence): the script starts a new epoch at seq 1 and drops any stream
  * left from the old one, so no seq ever repeats under one epoch.
+ *
+ * On a Redis Cluster the script publishes with SPUBLISH: the channel has the room's hash tag, so
+ * it is in the script's slot and the message goes out on the shard that ran the script, in the
+ * same atomic step as the INCR (so per-room order is the seq order, as with one Redis). The
+ * "does anyone listen" check of a room without history uses PUBSUB SHARDNUMSUB, which counts
+ * the sharded subscribers of this node: every process subscribes on the master that owns the
+ * slot (ioredis's sharded subscribers), where the script runs, so the count covers them all.
+ * Right after a failover a process may still be re-subscribing: such a publish can get seq 0
+ * and reach nobody, as a publish to a room with no members would.
  */
+export function publishScript(publish: 'PUBLISH' | 'SPUBLISH', numsub: 'NUMSUB' | 'SHARDNUMSUB'): string {
+  return PUBLISH_SCRIPT.replace("'PUBSUB', 'NUMSUB'", `'PUBSUB', '${numsub}'`).replace("redis.call('PUBLISH'", `redis.call('${publish}'`);
+}
+
+/** The publish script for one Redis (plain PUBLISH); see publishScript. */
 export const PUBLISH_SCRIPT = `
 local size = tonumber(ARGV[4])
 if size == 0 and redis.call('PUBSUB', 'NUMSUB', KEYS[4])[2] == 0 then return 0 end
