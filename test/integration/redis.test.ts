@@ -114,14 +114,14 @@ describe('broker=redis', { skip: missing }, () => {
       const past = Date.now() - 60_000;
       const m = probe.multi();
       for (let i = 0; i < 9000; i++) {
-        m.hset('test:presence:ghosts', `dead-${i}`, `ghost-${i % 50}`);
-        m.zadd('test:presence-exp:ghosts', past, `dead-${i}`);
+        m.hset('test:presence:{ghosts}', `dead-${i}`, `ghost-${i % 50}`);
+        m.zadd('test:presence-exp:{ghosts}', past, `dead-${i}`);
       }
       await m.exec();
       const live = await TestClient.connect(a.url('/rooms/ghosts'), 'proto');
       const stats = await live.request({ presenceStats: { room: 'ghosts' } });
       assert.deepEqual(stats.presenceStats, { room: 'ghosts', connections: 1, users: 1 });
-      assert.equal(await probe.hlen('test:presence:ghosts'), 1);
+      assert.equal(await probe.hlen('test:presence:{ghosts}'), 1);
       live.close();
     } finally {
       probe.disconnect();
