@@ -36,7 +36,7 @@ import { DEFAULT_HISTORY, HistoryRules } from '../config/history-rules.js';
 import { type Commands, connectAccess, type RedisAccess, type RedisTarget } from './redis-access.js';
 import { isConnectionError, OutageLog, RedisUnavailableError } from './redis-outage.js';
 import { DeliveryOrder, type RoomEvent } from './redis-repair.js';
-import { controlChannel, parseEntries, publishScript, READ_SCRIPT, type RawEntries, roomKeys, STREAM_SCRIPT, type StreamEntry } from './redis-scripts.js';
+import { controlChannel, parseEntries, publishScript, READ_SCRIPT, type RawEntries, roomKeys, streamScript, type StreamEntry } from './redis-scripts.js';
 
 /** How to reach Redis. */
 export interface RedisBrokerOptions {
@@ -76,6 +76,7 @@ interface ScriptedCommands {
     epoch: string,
     stream: string,
     channel: string,
+    node: string,
     header: string,
     event: Buffer,
     epochArg: string,
@@ -84,7 +85,7 @@ interface ScriptedCommands {
     seqTtlSec: number,
     timeMs: number,
   ): Promise<number>;
-  roomcastStream(seq: string, epoch: string, stream: string, epochArg: string, seqTtlSec: number, ...delivered: Array<string | number>): Promise<[string, string]>;
+  roomcastStream(seq: string, epoch: string, stream: string, node: string, epochArg: string, seqTtlSec: number, ...delivered: Array<string | number>): Promise<[string, string]>;
   roomcastReadBuffer(
     seq: string,
     epoch: string,
@@ -184,8 +185,9 @@ class RedisBroker implements Broker {
       },
     });
     const commands = access.commands as ScriptedRedis;
-    commands.defineCommand('roomcastPublish', { numberOfKeys: 4, lua: publishScript(access.publishCommand, access.numsubCommand) });
-    commands.defineCommand('roomcastStream', { numberOfKeys: 3, lua: STREAM_SCRIPT });
+    // Both get the room's node key; only the cluster variants use it.
+    commands.defineCommand('roomcastPublish', { numberOfKeys: 5, lua: publishScript(access.cluster) });
+    commands.defineCommand('roomcastStream', { numberOfKeys: 4, lua: streamScript(access.cluster) });
     commands.defineCommand('roomcastRead', { numberOfKeys: 3, lua: READ_SCRIPT });
     this.access = access;
     this.commands = commands;
@@ -262,6 +264,7 @@ class RedisBroker implements Broker {
         keys.epoch,
         keys.stream,
         keys.channel,
+        keys.node,
         header,
         event,
         this.epochs.next(),
@@ -345,7 +348,7 @@ class RedisBroker implements Broker {
     let reply: [string, string];
     try {
       const args = delivered === undefined ? [] : [delivered.epoch, delivered.seq];
-      reply = await commands.roomcastStream(keys.seq, keys.epoch, keys.stream, this.epochs.next(), this.opts.seqTtlSec, ...args);
+      reply = await commands.roomcastStream(keys.seq, keys.epoch, keys.stream, keys.node, this.epochs.next(), this.opts.seqTtlSec, ...args);
     } catch (err) {
       throw this.failure(err, 'stream');
     }

@@ -225,6 +225,7 @@ export async function connectAccess(target: RedisTarget, name: string, timeoutMs
   }
   if (!checked) throw new Error(`no Redis Cluster seed node answers (${hosts.map((h) => `${h.host}:${String(h.port)}`).join(',')}): ${(firstError as Error).message}`);
   const cluster = new Cluster(hosts, {
+    lazyConnect: true,
     shardedSubscribers: events !== undefined,
     enableOfflineQueue: false,
     enableReadyCheck: true,

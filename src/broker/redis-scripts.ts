@@ -8,6 +8,10 @@
  *   <prefix>{<room>}:stream  the history: a Redis Stream, one entry per event, ID `<seq>-0`,
  *                            fields h = `<x><connId>:` (x = '1' for exclude-self), t = publish
  *                            time (ms), e = the Event protobuf without seq
+ *   <prefix>{<room>}:node    (Redis Cluster only) the id of the master that started the
+ *                            epoch: a room found on another master (a failover, a slot move)
+ *                            starts a new epoch, since a promoted replica may lack the last
+ *                            writes and would hand out seqs already delivered
  *   <prefix>{<room>}:ch      the channel
  *
  * Channel messages (binary-safe):
@@ -20,6 +24,7 @@ export interface RoomKeys {
   seq: string;
   epoch: string;
   stream: string;
+  node: string;
   channel: string;
 }
 
@@ -34,12 +39,12 @@ export function controlChannel(prefix: string): string {
 /** The keys of `room` under `prefix`. */
 export function roomKeys(prefix: string, room: string): RoomKeys {
   const base = `${prefix}{${room}}:`;
-  return { seq: `${base}seq`, epoch: `${base}epoch`, stream: `${base}stream`, channel: `${base}ch` };
+  return { seq: `${base}seq`, epoch: `${base}epoch`, stream: `${base}stream`, node: `${base}node`, channel: `${base}ch` };
 }
 
 /**
  * Sequences, stores and publishes one event, atomically.
- * KEYS: seq, epoch, stream, channel.
+ * KEYS: seq, epoch, stream, channel, node (cluster only).
  * ARGV: header (`<x><connId>:`), Event bytes, a fresh epoch (used only when the room has none),
  * history size (0 = none), history TTL (s), seq/epoch TTL (s), publish time (ms).
  * Returns the seq, or 0 for a room without history that no process listens to.
@@ -57,8 +62,20 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
  * Right after a failover a process may still be re-subscribing: such a publish can get seq 0
  * and reach nobody, as a publish to a room with no members would.
  */
-export function publishScript(publish: 'PUBLISH' | 'SPUBLISH', numsub: 'NUMSUB' | 'SHARDNUMSUB'): string {
-  return PUBLISH_SCRIPT.replace("'PUBSUB', 'NUMSUB'", `'PUBSUB', '${numsub}'`).replace("redis.call('PUBLISH'", `redis.call('${publish}'`);
+export function publishScript(cluster: boolean): string {
+  if (!cluster) return PUBLISH_SCRIPT;
+  return PUBLISH_SCRIPT.replace("'PUBSUB', 'NUMSUB'", "'PUBSUB', 'SHARDNUMSUB'")
+    .replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'")
+    .replace('local seq\n', `local seq\n${nodeCheck(5)}`)
+    .replace("  redis.call('DEL', KEYS[3])\n", "  redis.call('DEL', KEYS[3])\n  redis.call('SET', KEYS[5], me, 'EX', ttl)\n")
+    .replace("  redis.call('EXPIRE', KEYS[1], ttl)\n", "  redis.call('EXPIRE', KEYS[1], ttl)\n  redis.call('EXPIRE', KEYS[5], ttl)\n");
+}
+
+/** Cluster only: the epoch of a room started on another master does not go on here. */
+function nodeCheck(key: number): string {
+  return `local me = redis.call('CLUSTER', 'MYID')
+if epoch and redis.call('GET', KEYS[${String(key)}]) ~= me then epoch = false end
+`;
 }
 
 /** The publish script for one Redis (plain PUBLISH); see publishScript. */
@@ -88,12 +105,20 @@ return seq
 
 /**
  * The room's position, creating a new epoch (at seq 0) when it has none; refreshes the TTLs.
- * KEYS: seq, epoch, stream. ARGV: a fresh epoch, seq/epoch TTL (s), and optionally an epoch and
+ * KEYS: seq, epoch, stream, node (cluster only: see nodeCheck). ARGV: a fresh epoch, seq/epoch TTL (s), and optionally an epoch and
  * a seq that some process has already delivered: if the room still has that epoch but a smaller
  * seq, Redis went back in time (a restart that lost its last writes, e.g. AOF with
  * appendfsync everysec) and the next publishes would reuse delivered numbers, so the script
  * starts a new epoch instead. Returns {epoch, seq}.
  */
+export function streamScript(cluster: boolean): string {
+  if (!cluster) return STREAM_SCRIPT;
+  return STREAM_SCRIPT.replace("local seq = redis.call('GET', KEYS[1])\n", `local seq = redis.call('GET', KEYS[1])\n${nodeCheck(4)}`)
+    .replace("  redis.call('EXPIRE', KEYS[1], ARGV[2])\n", "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n  redis.call('EXPIRE', KEYS[4], ARGV[2])\n")
+    .replace("redis.call('DEL', KEYS[3])\n", "redis.call('DEL', KEYS[3])\nredis.call('SET', KEYS[4], me, 'EX', ARGV[2])\n");
+}
+
+/** The position script for one Redis; see streamScript. */
 export const STREAM_SCRIPT = `
 local epoch = redis.call('GETEX', KEYS[2], 'EX', ARGV[2])
 local seq = redis.call('GET', KEYS[1])
