@@ -94,12 +94,16 @@ async function checkSeed(host: string, port: number, username: string | undefine
     connectTimeout: timeoutMs,
     connectionName: 'roomcast-probe',
   });
-  probe.on('error', () => undefined);
+  let lastError: unknown;
+  probe.on('error', (err: unknown) => {
+    lastError = err;
+  });
   try {
     try {
       await probe.connect();
     } catch (err) {
-      const auth = authMessage(err);
+      // A refused AUTH reaches the error event; connect() only sees the connection close.
+      const auth = authMessage(err) ?? (lastError === undefined ? undefined : authMessage(lastError));
       if (auth !== undefined) throw new Error(`Redis node ${where} refused authentication: ${auth}`);
       throw new Error(`cannot connect to Redis node ${where}: ${(err as Error).message}`);
     }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CloseCode } from '../../src/protocol/errors.js';
 import { PresenceAction, type ServerMessage } from '../../src/protocol/types.js';
-import { hsToken, httpRequest, requireTool, sleep, startRedisCluster, startServer, TestClient, type TestCluster, type TestServer, withTimeout } from '../helpers.js';
+import { hsToken, httpRequest, requireTool, sleep, startRedis, startRedisCluster, startServer, TestClient, type TestCluster, type TestServer, withTimeout } from '../helpers.js';
 
 const missing = requireTool('redis-server') || requireTool('redis-cli');
 
@@ -241,6 +241,23 @@ describe('broker=redis-cluster', { skip: missing }, () => {
           epochSeqs.push(s);
         }
       }
+    }
+  });
+});
+
+describe('broker=redis-cluster start-up errors', { skip: missing }, () => {
+  it('a seed that is not a cluster, a node that refuses the credentials, no seeds', async () => {
+    const plain = await startRedis();
+    const locked = await startRedis({ args: ['--requirepass', 'right-password'] });
+    try {
+      await assert.rejects(startServer({ broker: 'redis-cluster', redisNodes: [`127.0.0.1:${plain.port}`] }), /is not part of a Redis Cluster/);
+      await assert.rejects(startServer({ broker: 'redis-cluster', redisNodes: [`redis://:wrong@127.0.0.1:${locked.port}`] }), /refused authentication/);
+      await assert.rejects(startServer({ broker: 'redis-cluster', redisNodes: [`127.0.0.1:${locked.port}`] }), /refused authentication/);
+      await assert.rejects(startServer({ broker: 'redis-cluster', redisNodes: ['127.0.0.1:1'] }), /no Redis Cluster seed node answers/);
+      await assert.rejects(startServer({ broker: 'redis-cluster' }), /needs redisNodes/);
+    } finally {
+      await plain.stop();
+      await locked.stop();
     }
   });
 });

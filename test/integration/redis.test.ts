@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PresenceAction } from '../../src/protocol/types.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { httpRequest, requireTool, sleep, startRedis, startServer, TestClient, type TestRedis, type TestServer } from '../helpers.js';
+import { hsToken, httpRequest, requireTool, sleep, startRedis, startServer, TestClient, type TestRedis, type TestServer, withTimeout } from '../helpers.js';
+import { CloseCode } from '../../src/protocol/errors.js';
 
 const missing = requireTool('redis-server');
 
@@ -183,6 +184,50 @@ describe('broker=redis', { skip: missing }, () => {
       c.close();
     } finally {
       await srv.close();
+    }
+  });
+});
+
+describe('broker=redis: admin actions reach every process', { skip: missing }, () => {
+  const SECRET = 'admin-redis-secret-0123456789abcdef';
+  it('disconnect and remove issued to one process close and remove the user on the other; a process that does not answer in time is not counted', async () => {
+    const redis = await startRedis();
+    const options = { broker: 'redis' as const, redisUrl: redis.url, redisPrefix: 'adm:', authSecret: SECRET, apiKey: 'admin-redis-api-key-0123', anonymous: 'allow' as const, adminReplyMs: 300 };
+    const headers = { authorization: 'Bearer admin-redis-api-key-0123' };
+    const a = await startServer(options);
+    const b = await startServer(options);
+    const { Redis } = await import('ioredis');
+    const silent = new Redis(redis.url, { lazyConnect: true });
+    try {
+      const token = await hsToken(SECRET, { sub: 'kicked' });
+      const onA = await TestClient.connect(a.url(`/rooms/x?token=${token}`));
+      const onB = await TestClient.connect(b.url(`/rooms/x?token=${token}`), 'json');
+      const onB2 = await TestClient.connect(b.url(`/rooms/y?token=${token}`));
+      const t0 = Date.now();
+      const res = await httpRequest(a.http, 'POST', '/api/users/kicked/disconnect', { headers, body: '{"reason":"bye","reconnect":true}' });
+      assert.deepEqual(res.json(), { connections: 3 });
+      assert.ok(Date.now() - t0 < 300, 'every process answered: no wait for the timeout');
+      for (const c of [onA, onB, onB2]) assert.deepEqual(await withTimeout(c.closed, 5000, 'disconnect'), { code: CloseCode.CLOSE_CODE_RECONNECT, reason: 'bye' });
+
+      const t2 = await hsToken(SECRET, { sub: 'removed' });
+      const r1 = await TestClient.connect(a.url(`/rooms/x?token=${t2}`));
+      const r2 = await TestClient.connect(b.url(`/rooms/x?token=${t2}`));
+      const other = await TestClient.connect(b.url(`/rooms/y?token=${t2}`));
+      // A third subscriber that never answers: the reply comes after adminReplyMs, counting the others.
+      await silent.connect();
+      await silent.subscribe('adm:{control}:admin');
+      const t1 = Date.now();
+      const rem = await httpRequest(b.http, 'POST', '/api/rooms/x/remove', { headers, body: '{"userId":"removed","reason":"spam"}' });
+      assert.deepEqual(rem.json(), { connections: 2 });
+      assert.ok(Date.now() - t1 >= 250, 'waited for the silent process');
+      for (const c of [r1, r2]) assert.deepEqual((await c.waitFor((m) => m.removed != null, 'removed')).removed, { room: 'x', reason: 'spam' });
+      assert.equal((await other.request({ publish: { room: 'y', text: 'still here' } })).publish?.seq, 1, 'the user stays in the other room');
+      for (const c of [r1, r2, other]) c.close();
+    } finally {
+      silent.disconnect();
+      await a.close();
+      await b.close();
+      await redis.stop();
     }
   });
 });
