@@ -25,12 +25,9 @@ export type Commands = Redis | Cluster;
 
 /** What the Redis code needs from its connection(s). */
 export interface RedisAccess {
+  /** A Redis Cluster: the scripts use SPUBLISH and PUBSUB SHARDNUMSUB (see redis-scripts.ts). */
   readonly cluster: boolean;
   readonly commands: Commands;
-  /** PUBLISH on one server, SPUBLISH on a cluster (for Lua scripts too). */
-  readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
-  /** PUBSUB NUMSUB on one server, PUBSUB SHARDNUMSUB on a cluster. */
-  readonly numsubCommand: 'NUMSUB' | 'SHARDNUMSUB';
   /** Publishes; resolves with the number of subscribers that got it (on a cluster: of the channel's shard). */
   publish(channel: string, message: string | Buffer): Promise<number>;
   /** Subscribes (all channels of one call must share a slot on a cluster). */
@@ -131,8 +128,6 @@ async function checkSeed(host: string, port: number, username: string | undefine
 
 class SingleAccess implements RedisAccess {
   readonly cluster = false;
-  readonly publishCommand = 'PUBLISH';
-  readonly numsubCommand = 'NUMSUB';
   constructor(
     readonly commands: Redis,
     private readonly subscriber: Redis | undefined,
@@ -162,8 +157,6 @@ class SingleAccess implements RedisAccess {
 
 class ClusterAccess implements RedisAccess {
   readonly cluster = true;
-  readonly publishCommand = 'SPUBLISH';
-  readonly numsubCommand = 'SHARDNUMSUB';
   constructor(readonly commands: Cluster) {}
 
   publish(channel: string, message: string | Buffer): Promise<number> {
