@@ -124,7 +124,7 @@ export class TestClient {
   }
 
   /** Resolves with the first message (already received or future) that matches. */
-  waitFor(pred: (m: ServerMessage) => boolean, what = "a message", ms = Number(process.env.WAIT_MS ?? 5000)): Promise<ServerMessage> {
+  waitFor(pred: (m: ServerMessage) => boolean, what = 'a message', ms = Number(process.env.WAIT_MS ?? 5000)): Promise<ServerMessage> {
     const seen = this.received.find(pred);
     if (seen) return Promise.resolve(seen);
     return withTimeout(new Promise<ServerMessage>((resolve) => this.waiters.push({ pred, resolve })), ms, what);
@@ -197,7 +197,11 @@ export function refusedUpgrade(url: string, protocols: string[] = []): Promise<{
 }
 
 /** Opens a connection the server is expected to close before any Welcome; returns the close. */
-export async function closedOnConnect(url: string, protocols: string[] = [], options: WebSocket.ClientOptions = {}): Promise<{ code: number; reason: string; messages: number }> {
+export async function closedOnConnect(
+  url: string,
+  protocols: string[] = [],
+  options: WebSocket.ClientOptions = {},
+): Promise<{ code: number; reason: string; messages: number }> {
   const ws = new WebSocket(url, protocols, options);
   let messages = 0;
   ws.on('message', () => (messages += 1));
@@ -251,7 +255,9 @@ export async function startRedis(options: RedisOptions = {}): Promise<TestRedis>
   const { spawn } = await import('node:child_process');
   const { connect } = await import('node:net');
   const port = options.port ?? (await freePort());
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.args ?? [])], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.args ?? [])], {
+    stdio: 'ignore',
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -317,7 +323,8 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
 export async function startRedisCluster(options: { masters?: number; replicas?: number; nodeTimeoutMs?: number } = {}): Promise<TestCluster> {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
+  const path = await import('node:path');
+  const join = (...parts: string[]): string => path.join(...parts);
   const masters = options.masters ?? 3;
   const replicas = options.replicas ?? 1;
   const dir = mkdtempSync(join(tmpdir(), 'roomcast-cluster-'));
@@ -329,10 +336,30 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
       const bus = await freePort();
       const node = await startRedis({
         port,
-        args: ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000), '--dir', dir, '--logfile', join(dir, `${port}.log`), '--repl-diskless-sync-delay', '0'],
+        args: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-port',
+          String(bus),
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          String(options.nodeTimeoutMs ?? 1000),
+          '--dir',
+          dir,
+          '--logfile',
+          join(dir, `${port}.log`),
+          '--repl-diskless-sync-delay',
+          '0',
+        ],
       });
-      const kill = node.kill;
-      nodes.push({ ...node, kill: async () => (down.add(port), kill()) });
+      nodes.push({
+        ...node,
+        kill: async () => {
+          down.add(port);
+          await node.kill();
+        },
+      });
     }
     const { execFile } = await import('node:child_process');
     await new Promise<void>((resolve, reject) => {
@@ -397,7 +424,9 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
       }
     },
     stop: async () => {
-      for (const n of nodes) if (!down.has(n.port)) await n.kill();
+      for (const n of nodes) {
+        if (!down.has(n.port)) await n.kill();
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

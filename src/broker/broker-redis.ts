@@ -85,7 +85,15 @@ interface ScriptedCommands {
     seqTtlSec: number,
     timeMs: number,
   ): Promise<number>;
-  roomcastStream(seq: string, epoch: string, stream: string, node: string, epochArg: string, seqTtlSec: number, ...delivered: Array<string | number>): Promise<[string, string]>;
+  roomcastStream(
+    seq: string,
+    epoch: string,
+    stream: string,
+    node: string,
+    epochArg: string,
+    seqTtlSec: number,
+    ...delivered: Array<string | number>
+  ): Promise<[string, string]>;
   roomcastReadBuffer(
     seq: string,
     epoch: string,

@@ -136,8 +136,7 @@ export interface BrokerHandlers {
 
 /** An admin action carried to every process (see Broker.admin). */
 export type AdminAction =
-  | { kind: 'disconnect'; userId: string; reason: string; reconnect: boolean }
-  | { kind: 'remove'; userId: string; room: string; reason: string };
+  { kind: 'disconnect'; userId: string; reason: string; reconnect: boolean } | { kind: 'remove'; userId: string; room: string; reason: string };
 
 /** What the other processes answered to an admin action. */
 export interface AdminResult {

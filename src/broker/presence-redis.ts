@@ -109,7 +109,7 @@ class RedisPresence implements PresenceStore {
     if (this.local.size === 0) return;
     const expires = Date.now() + this.ttlMs;
     let failed = 0;
-    const all: Promise<unknown>[] = [];
+    const all: Array<Promise<unknown>> = [];
     for (const [room, conns] of this.local) {
       const [hash, exp] = this.keys(room);
       const m = this.redis.multi();
@@ -156,7 +156,7 @@ class RedisPresence implements PresenceStore {
     this.timer = undefined;
     if (this.connection === undefined) return;
     // This process's entries go now rather than at their expiry.
-    const all: Promise<unknown>[] = [];
+    const all: Array<Promise<unknown>> = [];
     if (this.connection.status === 'ready') {
       for (const [room, conns] of this.local) {
         const [hash, exp] = this.keys(room);

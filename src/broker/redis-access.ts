@@ -49,9 +49,14 @@ export interface AccessEvents {
   ready(): void;
 }
 
+interface Host {
+  host: string;
+  port: number;
+}
+
 /** Parses `host:port` or `redis://[user:pass@]host:port` seed entries. */
-export function parseNodes(nodes: string[]): { hosts: { host: string; port: number }[]; username?: string; password?: string } {
-  const hosts: { host: string; port: number }[] = [];
+export function parseNodes(nodes: string[]): { hosts: Host[]; username?: string; password?: string } {
+  const hosts: Host[] = [];
   let username: string | undefined;
   let password: string | undefined;
   for (const raw of nodes) {
@@ -59,7 +64,8 @@ export function parseNodes(nodes: string[]): { hosts: { host: string; port: numb
     if (entry === '') continue;
     const url = new URL(entry.includes('://') ? entry : `redis://${entry}`);
     const port = url.port === '' ? 6379 : Number(url.port);
-    if (url.hostname === '' || !Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad Redis node "${redactUrl(entry)}": expected host:port`);
+    if (url.hostname === '' || !Number.isInteger(port) || port <= 0 || port > 65535)
+      throw new Error(`bad Redis node "${redactUrl(entry)}": expected host:port`);
     hosts.push({ host: url.hostname.replace(/^\[|\]$/g, ''), port });
     if (url.password !== '' && password === undefined) {
       password = decodeURIComponent(url.password);
@@ -114,9 +120,11 @@ async function checkSeed(host: string, port: number, username: string | undefine
     }
     const version = /redis_version:(\d+)/.exec(info)?.[1];
     if (version !== undefined && Number(version) < 7) {
-      throw new Error(`Redis node ${where} runs Redis ${/redis_version:([^\r\n]+)/.exec(info)?.[1] ?? version}: broker=redis-cluster needs Redis 7 or newer (sharded pub/sub)`);
+      throw new Error(
+        `Redis node ${where} runs Redis ${/redis_version:([^\r\n]+)/.exec(info)?.[1] ?? version}: broker=redis-cluster needs Redis 7 or newer (sharded pub/sub)`,
+      );
     }
-    if (!/redis_mode:cluster/.test(info)) {
+    if (!info.includes('redis_mode:cluster')) {
       throw new Error(`Redis node ${where} is not part of a Redis Cluster (redis_mode is not cluster): use broker=redis with redisUrl for a single Redis`);
     }
     const state = /cluster_state:(\w+)/.exec(await probe.cluster('INFO'))?.[1];
@@ -220,7 +228,8 @@ export async function connectAccess(target: RedisTarget, name: string, timeoutMs
       firstError ??= err;
     }
   }
-  if (!checked) throw new Error(`no Redis Cluster seed node answers (${hosts.map((h) => `${h.host}:${String(h.port)}`).join(',')}): ${(firstError as Error).message}`);
+  if (!checked)
+    throw new Error(`no Redis Cluster seed node answers (${hosts.map((h) => `${h.host}:${String(h.port)}`).join(',')}): ${(firstError as Error).message}`);
   const cluster = new Cluster(hosts, {
     lazyConnect: true,
     shardedSubscribers: events !== undefined,
@@ -252,7 +261,9 @@ export async function connectAccess(target: RedisTarget, name: string, timeoutMs
     cluster.on('subscribersReady', () => events.resubscribed());
     cluster.on('ready', () => events.ready());
   }
-  const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the Redis Cluster did not become ready within ${String(timeoutMs)} ms`)), timeoutMs).unref());
+  const timer = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`the Redis Cluster did not become ready within ${String(timeoutMs)} ms`)), timeoutMs).unref(),
+  );
   try {
     await Promise.race([cluster.connect(), timer]);
   } catch (err) {

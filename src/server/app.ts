@@ -92,7 +92,9 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
         ? { nodes: config.redisNodes, prefix: config.redisPrefix, log }
         : undefined;
   const history = new HistoryRules(config.history);
-  const broker = deps.broker ?? (shared ? createRedisBroker({ ...shared, history, adminReplyMs: config.adminReplyMs }) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
+  const broker =
+    deps.broker ??
+    (shared ? createRedisBroker({ ...shared, history, adminReplyMs: config.adminReplyMs }) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
   const presence = deps.presence ?? (shared ? createRedisPresence(shared) : createMemoryPresence());
   const conns = new Connections(undefined, config.maxConnectionsPerIp > 0);
   const stats = createStats();

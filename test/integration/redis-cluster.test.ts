@@ -8,7 +8,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CloseCode } from '../../src/protocol/errors.js';
 import { PresenceAction, type ServerMessage } from '../../src/protocol/types.js';
-import { hsToken, httpRequest, requireTool, sleep, startRedis, startRedisCluster, startServer, TestClient, type TestCluster, type TestServer, withTimeout } from '../helpers.js';
+import {
+  hsToken,
+  httpRequest,
+  requireTool,
+  sleep,
+  startRedis,
+  startRedisCluster,
+  startServer,
+  TestClient,
+  type TestCluster,
+  type TestServer,
+  withTimeout,
+} from '../helpers.js';
 
 const missing = requireTool('redis-server') || requireTool('redis-cli');
 
@@ -30,7 +42,7 @@ describe('broker=redis-cluster', { skip: missing }, () => {
   let a: TestServer;
   let b: TestServer;
   /** One room per master, and the port of that master. */
-  const rooms: { room: string; slot: number; owner: number }[] = [];
+  const rooms: Array<{ room: string; slot: number; owner: number }> = [];
   const clients: TestClient[] = [];
   const connect = async (s: TestServer, path: string, encoding: 'proto' | 'json' = 'proto'): Promise<TestClient> => {
     const c = await TestClient.connect(s.url(path), encoding);
@@ -82,9 +94,13 @@ describe('broker=redis-cluster', { skip: missing }, () => {
       const sends = [];
       for (let i = 0; i < 20; i++) sends.push(pa.request({ publish: { room, text: `a${i}` } }), pb.request({ publish: { room, text: `b${i}` } }));
       const seqs = (await Promise.all(sends)).map((r) => Number(r.publish?.seq)).sort((x, y) => x - y);
-      assert.deepEqual(seqs, Array.from({ length: 40 }, (_, i) => i + 1), `${room}: seqs 1..40`);
-      const evA = (await pa.events(room, 40)).map((e) => `${e?.seq}:${e?.text}`);
-      const evB = (await pb.events(room, 40)).map((e) => `${e?.seq}:${e?.text}`);
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: 40 }, (_, i) => i + 1),
+        `${room}: seqs 1..40`,
+      );
+      const evA = (await pa.events(room, 40)).map((e) => `${String(e?.seq)}:${String(e?.text)}`);
+      const evB = (await pb.events(room, 40)).map((e) => `${String(e?.seq)}:${String(e?.text)}`);
       assert.deepEqual(evA, evB, `${room}: same events, same order`);
       assert.deepEqual(
         evA.map((x) => Number.parseInt(x, 10)),
@@ -94,10 +110,16 @@ describe('broker=redis-cluster', { skip: missing }, () => {
       const loud = await pb.request({ publish: { room, text: 'to all' } });
       assert.deepEqual([quiet.publish?.seq, loud.publish?.seq], [41, 42]);
       const bSees = await pb.events(room, 42);
-      assert.deepEqual(bSees.slice(40).map((e) => e?.text), ['not to me', 'to all']);
+      assert.deepEqual(
+        bSees.slice(40).map((e) => e?.text),
+        ['not to me', 'to all'],
+      );
       await pa.waitFor((m) => m.event?.seq === 42, 'seq 42');
       assert.deepEqual(
-        pa.eventsSoFar(room).slice(40).map((e) => e.seq),
+        pa
+          .eventsSoFar(room)
+          .slice(40)
+          .map((e) => e.seq),
         [42],
         'the publisher skips its exclude-self event',
       );
@@ -121,7 +143,7 @@ describe('broker=redis-cluster', { skip: missing }, () => {
     const ada = await connect(b, `/rooms/${room}?token=${await token('ada')}`);
     await watcher.waitFor((m) => m.presenceEvent?.action === PresenceAction.PRESENCE_ACTION_JOIN && m.presenceEvent.userId === 'ada', 'ada joins (from b)');
     const res = await httpRequest(a.http, 'GET', `/api/rooms/${room}/presence`, { headers: api });
-    const users = (res.json() as { members: { userId: string }[] }).members.map((m) => m.userId).sort();
+    const users = (res.json() as { members: Array<{ userId: string }> }).members.map((m) => m.userId).sort();
     assert.ok(users.includes('ada') && users.includes('watcher'), JSON.stringify(users));
     ada.close();
     await watcher.waitFor((m) => m.presenceEvent?.action === PresenceAction.PRESENCE_ACTION_LEAVE && m.presenceEvent.userId === 'ada', 'ada leaves');
@@ -149,7 +171,7 @@ describe('broker=redis-cluster', { skip: missing }, () => {
       ['h5', 'h6', 'h7'],
     );
     const hist = await httpRequest(b.http, 'GET', `/api/rooms/${room}/history?limit=2`, { headers: api });
-    const body = hist.json() as { epoch: string; seq: number; events: { text: string }[] };
+    const body = hist.json() as { epoch: string; seq: number; events: Array<{ text: string }> };
     assert.equal(body.epoch, epoch);
     assert.deepEqual(
       body.events.map((e) => e.text),
@@ -175,7 +197,12 @@ describe('broker=redis-cluster', { skip: missing }, () => {
 
   it('failover: kill -9 the master of a busy room; the replica takes over, publishes resume, no acknowledged event is lost without a reset', async () => {
     const { room, slot, owner } = rooms[0] ?? { room: '', slot: 0, owner: 0 };
-    const members = [await connect(a, `/rooms/${room}`), await connect(b, `/rooms/${room}`, 'json'), await connect(a, `/rooms/${room}`, 'json'), await connect(b, `/rooms/${room}`)];
+    const members = [
+      await connect(a, `/rooms/${room}`),
+      await connect(b, `/rooms/${room}`, 'json'),
+      await connect(a, `/rooms/${room}`, 'json'),
+      await connect(b, `/rooms/${room}`),
+    ];
     // Arrival time of each event at the first member, to measure the gap.
     const arrivals: number[] = [];
     const watch = members[0] as TestClient;
@@ -230,14 +257,17 @@ describe('broker=redis-cluster', { skip: missing }, () => {
       const texts = new Set(m.eventsSoFar(room).map((e) => e.text));
       const resets = m.received.filter((x: ServerMessage) => x.streamReset?.room === room).length;
       const lost = acked.filter((t) => !texts.has(t));
-      assert.ok(lost.length === 0 || resets > 0, `${m.connId}: ${lost.length} acknowledged events missing and no stream reset (e.g. ${lost.slice(0, 3).join(',')})`);
+      assert.ok(
+        lost.length === 0 || resets > 0,
+        `${m.connId}: ${lost.length} acknowledged events missing and no stream reset (e.g. ${lost.slice(0, 3).join(',')})`,
+      );
       // Within one epoch no seq repeats and they only go up.
       let epochSeqs: number[] = [];
       for (const x of m.received) {
         if (x.streamReset?.room === room) epochSeqs = [];
         else if (x.event?.room === room) {
           const s = Number(x.event.seq);
-          assert.ok(epochSeqs.length === 0 || s > (epochSeqs.at(-1) ?? 0), `${m.connId}: seq ${s} after ${epochSeqs.at(-1)}`);
+          assert.ok(epochSeqs.length === 0 || s > (epochSeqs.at(-1) ?? 0), `${m.connId}: seq ${s} after ${String(epochSeqs.at(-1))}`);
           epochSeqs.push(s);
         }
       }

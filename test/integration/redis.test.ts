@@ -37,7 +37,10 @@ describe('broker=redis', { skip: missing }, () => {
     assert.deepEqual([r1.publish?.seq, r2.publish?.seq], [1, 2]);
     for (const c of [onA, onB, onB2]) {
       const evs = await c.events('shared', 2);
-      assert.deepEqual(evs.map((e) => e?.seq), [1, 2]);
+      assert.deepEqual(
+        evs.map((e) => e?.seq),
+        [1, 2],
+      );
       assert.equal(evs[0]?.text, 'from A');
       assert.equal(evs[0].connId, onA.connId);
       assert.deepEqual([...(evs[1]?.data ?? [])], [7, 7]);
@@ -54,11 +57,17 @@ describe('broker=redis', { skip: missing }, () => {
       sends.push(pb.request({ publish: { room: 'race', text: `b${i}` } }));
     }
     const seqs = (await Promise.all(sends)).map((r) => Number(r.publish?.seq)).sort((x, y) => x - y);
-    assert.deepEqual(seqs, Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     const evA = (await pa.events('race', 100)).map((e) => `${String(e?.seq)}${String(e?.text)}`);
     const evB = (await pb.events('race', 100)).map((e) => `${String(e?.seq)}${String(e?.text)}`);
     assert.deepEqual(evA, evB, 'both processes deliver the same events in the same order');
-    assert.deepEqual(evA.map((x) => Number.parseInt(x, 10)), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      evA.map((x) => Number.parseInt(x, 10)),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     pa.close();
     pb.close();
   });
@@ -69,8 +78,15 @@ describe('broker=redis', { skip: missing }, () => {
     const otherProcess = await TestClient.connect(b.url('/rooms/noself'), 'json');
     await sender.request({ publish: { room: 'noself', text: 'not to me', excludeSelf: true } });
     await otherProcess.request({ publish: { room: 'noself', text: 'marker' } });
-    for (const c of [sameProcess, otherProcess]) assert.deepEqual((await c.events('noself', 2)).map((e) => e?.text), ['not to me', 'marker']);
-    assert.deepEqual((await sender.events('noself', 1)).map((e) => e?.text), ['marker']);
+    for (const c of [sameProcess, otherProcess])
+      assert.deepEqual(
+        (await c.events('noself', 2)).map((e) => e?.text),
+        ['not to me', 'marker'],
+      );
+    assert.deepEqual(
+      (await sender.events('noself', 1)).map((e) => e?.text),
+      ['marker'],
+    );
     for (const c of [sender, sameProcess, otherProcess]) c.close();
   });
 
@@ -83,7 +99,11 @@ describe('broker=redis', { skip: missing }, () => {
     assert.deepEqual(res2.json(), { room: 'http', seq: '2' });
     const evs = await c.events('http', 2);
     assert.equal(evs[0]?.text, 'via A');
-    assert.deepEqual(evs.map((e) => e?.source), ['http', 'billing'], 'source crosses processes in the forwarded bytes');
+    assert.deepEqual(
+      evs.map((e) => e?.source),
+      ['http', 'billing'],
+      'source crosses processes in the forwarded bytes',
+    );
     assert.equal((await j.events('http', 1))[0]?.source, 'billing', 'and survives the decode for JSON members');
     j.close();
     const empty = await httpRequest(a.http, 'POST', '/api/rooms/nobody-here/publish', { body: '{"text":"x"}' });
@@ -98,9 +118,15 @@ describe('broker=redis', { skip: missing }, () => {
     assert.deepEqual(p.presenceStats, { room: 'pres', connections: 2, users: 1 }, 'two anonymous connections, one (empty) user id');
     const members = await x2.request({ presence: { room: 'pres' } });
     assert.deepEqual([...(members.presence?.members?.[0]?.connIds ?? [])].sort(), [x1.connId, x2.connId].sort());
-    await x1.waitFor((m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_JOIN, 'join from the other process');
+    await x1.waitFor(
+      (m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_JOIN,
+      'join from the other process',
+    );
     x2.close();
-    await x1.waitFor((m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_LEAVE, 'leave from the other process');
+    await x1.waitFor(
+      (m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_LEAVE,
+      'leave from the other process',
+    );
     await sleep(50);
     const after1 = await x1.request({ presenceStats: { room: 'pres' } });
     assert.equal(after1.presenceStats?.connections, 1);
@@ -160,7 +186,10 @@ describe('broker=redis', { skip: missing }, () => {
       const slots = ticks.map((e) => Math.floor(Date.parse(e.text ?? '') / 100));
       assert.equal(new Set(slots).size, slots.length, `one tick per 100 ms period: ${slots.join(',')}`);
       const seen2 = new Set(c2.eventsSoFar('clock').map((e) => e.seq));
-      assert.ok(ticks.slice(0, -2).every((e) => seen2.has(e.seq)), 'both processes deliver the same ticks');
+      assert.ok(
+        ticks.slice(0, -2).every((e) => seen2.has(e.seq)),
+        'both processes deliver the same ticks',
+      );
       c1.close();
       c2.close();
     } finally {
@@ -192,7 +221,15 @@ describe('broker=redis: admin actions reach every process', { skip: missing }, (
   const SECRET = 'admin-redis-secret-0123456789abcdef';
   it('disconnect and remove issued to one process close and remove the user on the other; a process that does not answer in time is not counted', async () => {
     const redis = await startRedis();
-    const options = { broker: 'redis' as const, redisUrl: redis.url, redisPrefix: 'adm:', authSecret: SECRET, apiKey: 'admin-redis-api-key-0123', anonymous: 'allow' as const, adminReplyMs: 300 };
+    const options = {
+      broker: 'redis' as const,
+      redisUrl: redis.url,
+      redisPrefix: 'adm:',
+      authSecret: SECRET,
+      apiKey: 'admin-redis-api-key-0123',
+      anonymous: 'allow' as const,
+      adminReplyMs: 300,
+    };
     const headers = { authorization: 'Bearer admin-redis-api-key-0123' };
     const a = await startServer(options);
     const b = await startServer(options);
@@ -207,7 +244,8 @@ describe('broker=redis: admin actions reach every process', { skip: missing }, (
       const res = await httpRequest(a.http, 'POST', '/api/users/kicked/disconnect', { headers, body: '{"reason":"bye","reconnect":true}' });
       assert.deepEqual(res.json(), { connections: 3 });
       assert.ok(Date.now() - t0 < 300, 'every process answered: no wait for the timeout');
-      for (const c of [onA, onB, onB2]) assert.deepEqual(await withTimeout(c.closed, 5000, 'disconnect'), { code: CloseCode.CLOSE_CODE_RECONNECT, reason: 'bye' });
+      for (const c of [onA, onB, onB2])
+        assert.deepEqual(await withTimeout(c.closed, 5000, 'disconnect'), { code: CloseCode.CLOSE_CODE_RECONNECT, reason: 'bye' });
 
       const t2 = await hsToken(SECRET, { sub: 'removed' });
       const r1 = await TestClient.connect(a.url(`/rooms/x?token=${t2}`));
@@ -235,6 +273,9 @@ describe('broker=redis: admin actions reach every process', { skip: missing }, (
 describe('broker=redis start-up', { skip: missing }, () => {
   it('fails to start with a clear message when Redis is unreachable', async () => {
     await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://127.0.0.1:1' }), /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
-    await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://app:hunter2@127.0.0.1:1' }), (err: Error) => err.message.includes('app:***@127.0.0.1:1') && !err.message.includes('hunter2'));
+    await assert.rejects(
+      startServer({ broker: 'redis', redisUrl: 'redis://app:hunter2@127.0.0.1:1' }),
+      (err: Error) => err.message.includes('app:***@127.0.0.1:1') && !err.message.includes('hunter2'),
+    );
   });
 });
