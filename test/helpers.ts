@@ -237,6 +237,8 @@ export async function freePort(): Promise<number> {
 export interface TestRedis {
   url: string;
   port: number;
+  /** The redis-server process id (for CPU readings in benches). */
+  pid: number;
   stop(): Promise<void>;
   /** kill -9: no shutdown save, no goodbye to clients. */
   kill(): Promise<void>;
@@ -278,6 +280,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<TestRedis>
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: child.pid ?? 0,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
