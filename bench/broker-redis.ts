@@ -71,7 +71,11 @@ async function scenario(name: string, brokers: [Broker, Broker], pids: number[])
   const rooms = Array.from({ length: ROOMS }, (_, i) => `room-${String(i)}`);
   for (const b of new Set(brokers)) {
     for (const room of rooms) b.roomOpened(room);
-    await Promise.all(rooms.map((room) => b.stream(room)));
+    await Promise.all(
+      rooms.map(async (room) => {
+        await b.stream(room);
+      }),
+    );
   }
   const cpu0 = pids.map(cpuOf);
   const node0 = process.cpuUsage();
