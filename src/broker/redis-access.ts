@@ -62,10 +62,16 @@ export function parseNodes(nodes: string[]): { hosts: Host[]; username?: string;
   for (const raw of nodes) {
     const entry = raw.trim();
     if (entry === '') continue;
-    const url = new URL(entry.includes('://') ? entry : `redis://${entry}`);
+    // Only URL entries can carry a password to hide.
+    const shown = entry.includes('://') ? redactUrl(entry) : entry;
+    let url: URL;
+    try {
+      url = new URL(entry.includes('://') ? entry : `redis://${entry}`);
+    } catch {
+      throw new Error(`bad Redis node "${shown}": expected host:port`);
+    }
     const port = url.port === '' ? 6379 : Number(url.port);
-    if (url.hostname === '' || !Number.isInteger(port) || port <= 0 || port > 65535)
-      throw new Error(`bad Redis node "${redactUrl(entry)}": expected host:port`);
+    if (url.hostname === '' || !Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad Redis node "${shown}": expected host:port`);
     hosts.push({ host: url.hostname.replace(/^\[|\]$/g, ''), port });
     if (url.password !== '' && password === undefined) {
       password = decodeURIComponent(url.password);

@@ -64,11 +64,23 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
  */
 export function publishScript(cluster: boolean): string {
   if (!cluster) return PUBLISH_SCRIPT;
-  return PUBLISH_SCRIPT.replace("'PUBSUB', 'NUMSUB'", "'PUBSUB', 'SHARDNUMSUB'")
-    .replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'")
-    .replace('local seq\n', `local seq\n${nodeCheck(5)}`)
-    .replace("  redis.call('DEL', KEYS[3])\n", "  redis.call('DEL', KEYS[3])\n  redis.call('SET', KEYS[5], me, 'EX', ttl)\n")
-    .replace("  redis.call('EXPIRE', KEYS[1], ttl)\n", "  redis.call('EXPIRE', KEYS[1], ttl)\n  redis.call('EXPIRE', KEYS[5], ttl)\n");
+  return edit(PUBLISH_SCRIPT, [
+    ["'PUBSUB', 'NUMSUB'", "'PUBSUB', 'SHARDNUMSUB'"],
+    ["redis.call('PUBLISH'", "redis.call('SPUBLISH'"],
+    ['local seq\n', `local seq\n${nodeCheck(5)}`],
+    ["  redis.call('DEL', KEYS[3])\n", "  redis.call('DEL', KEYS[3])\n  redis.call('SET', KEYS[5], me, 'EX', ttl)\n"],
+    ["  redis.call('EXPIRE', KEYS[1], ttl)\n", "  redis.call('EXPIRE', KEYS[1], ttl)\n  redis.call('EXPIRE', KEYS[5], ttl)\n"],
+  ]);
+}
+
+/** Applies each replacement once; a replacement that finds nothing is a bug in this file. */
+function edit(script: string, replacements: Array<[string, string]>): string {
+  let out = script;
+  for (const [from, to] of replacements) {
+    if (!out.includes(from)) throw new Error(`redis-scripts: the cluster variant cannot find ${JSON.stringify(from)}`);
+    out = out.replace(from, to);
+  }
+  return out;
 }
 
 /** Cluster only: the epoch of a room started on another master does not go on here. */
@@ -113,9 +125,11 @@ return seq
  */
 export function streamScript(cluster: boolean): string {
   if (!cluster) return STREAM_SCRIPT;
-  return STREAM_SCRIPT.replace("local seq = redis.call('GET', KEYS[1])\n", `local seq = redis.call('GET', KEYS[1])\n${nodeCheck(4)}`)
-    .replace("  redis.call('EXPIRE', KEYS[1], ARGV[2])\n", "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n  redis.call('EXPIRE', KEYS[4], ARGV[2])\n")
-    .replace("redis.call('DEL', KEYS[3])\n", "redis.call('DEL', KEYS[3])\nredis.call('SET', KEYS[4], me, 'EX', ARGV[2])\n");
+  return edit(STREAM_SCRIPT, [
+    ["local seq = redis.call('GET', KEYS[1])\n", `local seq = redis.call('GET', KEYS[1])\n${nodeCheck(4)}`],
+    ["  redis.call('EXPIRE', KEYS[1], ARGV[2])\n", "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n  redis.call('EXPIRE', KEYS[4], ARGV[2])\n"],
+    ["redis.call('DEL', KEYS[3])\n", "redis.call('DEL', KEYS[3])\nredis.call('SET', KEYS[4], me, 'EX', ARGV[2])\n"],
+  ]);
 }
 
 /** The position script for one Redis; see streamScript. */
