@@ -197,6 +197,29 @@ describe('broker=redis-cluster', { skip: missing }, () => {
     for (const c of [r1, r2]) assert.deepEqual((await c.waitFor((m) => m.removed != null, 'removed')).removed, { room, reason: 'spam' });
   });
 
+  it('the ticker publishes once per room and period on the cluster, not once per process', async () => {
+    const options = { broker: 'redis-cluster' as const, redisNodes: cluster.seeds, redisPrefix: 'ticks:', tickMs: 100 };
+    const t1 = await startServer(options);
+    const t2 = await startServer(options);
+    try {
+      const c1 = await connect(t1, '/rooms/clock');
+      const c2 = await connect(t2, '/rooms/clock', 'json');
+      await sleep(1200);
+      const ticks = c1.eventsSoFar('clock');
+      assert.ok(ticks.length >= 5, `${String(ticks.length)} ticks in 1.2 s`);
+      const slots = ticks.map((e) => Math.floor(Date.parse(e.text ?? '') / 100));
+      assert.equal(new Set(slots).size, slots.length, `one tick per 100 ms period: ${slots.join(',')}`);
+      const seen2 = new Set(c2.eventsSoFar('clock').map((e) => e.seq));
+      assert.ok(
+        ticks.slice(0, -2).every((e) => seen2.has(e.seq)),
+        'both processes deliver the same ticks',
+      );
+    } finally {
+      await t1.close();
+      await t2.close();
+    }
+  });
+
   it('a room found on another master than the one that started its epoch gets a new epoch (members are told)', async () => {
     // What a promoted replica that lacks the last writes looks like to the script: the room's
     // node key names another master. (A real failover on localhost rarely loses writes.)
