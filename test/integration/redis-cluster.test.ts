@@ -323,7 +323,59 @@ describe('broker=redis-cluster', { skip: missing }, () => {
   });
 });
 
+/**
+ * A stand-in for a Redis 6 cluster node (only 7.0 is installed here): answers HELLO and INFO the
+ * way Redis 6.2 does, OK to anything else.
+ */
+async function fakeRedis6(): Promise<{ port: number; close: () => void }> {
+  const net = await import('node:net');
+  const server = net.createServer((sock) => {
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        const head = /^\*(\d+)\r\n/.exec(buf);
+        if (head === null) return;
+        let at = head[0].length;
+        const args: string[] = [];
+        for (let i = 0; i < Number(head[1]); i++) {
+          const len = /^\$(\d+)\r\n/.exec(buf.slice(at));
+          if (len === null || buf.length < at + len[0].length + Number(len[1]) + 2) return;
+          at += len[0].length;
+          args.push(buf.slice(at, at + Number(len[1])));
+          at += Number(len[1]) + 2;
+        }
+        buf = buf.slice(at);
+        const cmd = (args[0] ?? '').toLowerCase();
+        if (cmd === 'hello')
+          sock.write(
+            '%7\r\n+server\r\n+redis\r\n+version\r\n+6.2.14\r\n+proto\r\n:3\r\n+id\r\n:1\r\n+mode\r\n+cluster\r\n+role\r\n+master\r\n+modules\r\n*0\r\n',
+          );
+        else if (cmd === 'info') {
+          const text = 'redis_version:6.2.14\r\nredis_mode:cluster\r\nloading:0\r\n';
+          sock.write(`$${String(text.length)}\r\n${text}\r\n`);
+        } else sock.write('+OK\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { port: typeof address === 'object' && address !== null ? address.port : 0, close: () => server.close() };
+}
+
 describe('broker=redis-cluster start-up errors', { skip: missing }, () => {
+  it('a node older than Redis 7 (no sharded pub/sub)', async () => {
+    const old = await fakeRedis6();
+    try {
+      await assert.rejects(
+        startServer({ broker: 'redis-cluster', redisNodes: [`127.0.0.1:${String(old.port)}`] }),
+        /runs Redis 6\.2\.14: broker=redis-cluster needs Redis 7 or newer/,
+      );
+    } finally {
+      old.close();
+    }
+  });
+
   it('a seed that is not a cluster, a node that refuses the credentials, no seeds', async () => {
     const plain = await startRedis();
     const locked = await startRedis({ args: ['--requirepass', 'right-password'] });
