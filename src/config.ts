@@ -133,7 +133,9 @@ export function finishConfig(merged: Config): Readonly<Config> {
     problems.push(`maxFrameBytes (${maxFrameBytes}) must be at least ${neededFrame} to carry a maxPayloadBytes (${maxPayloadBytes}) payload in a JSON frame`);
   }
   if (maxBackpressure < maxFrameBytes) {
-    problems.push(`maxBackpressure (${maxBackpressure}) must be at least maxFrameBytes (${maxFrameBytes}), or one large event would make every connection a slow consumer`);
+    problems.push(
+      `maxBackpressure (${maxBackpressure}) must be at least maxFrameBytes (${maxFrameBytes}), or one large event would make every connection a slow consumer`,
+    );
   }
   if (idleTimeoutSec !== 0 && idleTimeoutSec < 8) {
     problems.push(`idleTimeoutSec (${idleTimeoutSec}) must be 0 (off) or 8-960: uWebSockets.js times out in 4-second steps`);
@@ -142,9 +144,13 @@ export function finishConfig(merged: Config): Readonly<Config> {
   if (merged.apiKey !== '' && merged.apiKey.length < 16) problems.push('apiKey must be at least 16 characters (or empty for none)');
   const keys = [merged.authSecret && 'authSecret', merged.authPublicKeyFile && 'authPublicKeyFile', merged.authJwksFile && 'authJwksFile'].filter(Boolean);
   if (keys.length > 1) problems.push(`set only one of ${keys.join(', ')}: each is a complete way to verify tokens`);
-  if (merged.authSecret !== '' && Buffer.byteLength(merged.authSecret) < 32) problems.push('authSecret must be at least 32 bytes (HS256 needs a key as long as its hash)');
-  if (merged.anonymous === 'deny' && keys.length === 0) problems.push('anonymous is "deny" but no authSecret, authPublicKeyFile or authJwksFile is set: nobody could connect');
+  if (merged.authSecret !== '' && Buffer.byteLength(merged.authSecret) < 32)
+    problems.push('authSecret must be at least 32 bytes (HS256 needs a key as long as its hash)');
+  if (merged.anonymous === 'deny' && keys.length === 0)
+    problems.push('anonymous is "deny" but no authSecret, authPublicKeyFile or authJwksFile is set: nobody could connect');
   if ((merged.tlsCert === '') !== (merged.tlsKey === '')) problems.push('tlsCert and tlsKey go together: set both or neither');
+  if (merged.broker === 'redis-cluster' && merged.redisNodes.length === 0)
+    problems.push('broker=redis-cluster needs redisNodes: the cluster seed nodes as host:port,host:port,...');
   if (merged.rateLimitPerSec > 0 && merged.rateLimitBurst < 1) problems.push('rateLimitBurst must be at least 1');
   for (const entry of merged.trustedProxies) {
     if (!isAddressOrCidr(entry)) problems.push(`trustedProxies: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.1, 10.0.0.0/8, fd00::/8)`);
@@ -154,7 +160,8 @@ export function finishConfig(merged: Config): Readonly<Config> {
   const frozen: Config = { ...merged };
   for (const o of OPTIONS) {
     const v = frozen[o.key];
-    if (Array.isArray(v)) Object.assign(frozen, { [o.key]: Object.freeze(v.map((x: unknown) => (typeof x === 'object' && x !== null ? Object.freeze({ ...x }) : x))) });
+    if (Array.isArray(v))
+      Object.assign(frozen, { [o.key]: Object.freeze(v.map((x: unknown) => (typeof x === 'object' && x !== null ? Object.freeze({ ...x }) : x))) });
   }
   return Object.freeze(frozen);
 }

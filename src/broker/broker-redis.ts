@@ -15,11 +15,12 @@
  * from the stream, or tells its members that it cannot (redis-repair.ts).
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { encodeProto } from '../protocol/codec.js';
 import { spliceEventFrame } from '../protocol/events.js';
 import {
+  type AdminAction,
+  type AdminResult,
   alreadyReported,
   type Broker,
   type BrokerCounters,
@@ -32,14 +33,17 @@ import {
   type StreamPosition,
 } from './broker.js';
 import { DEFAULT_HISTORY, HistoryRules } from '../config/history-rules.js';
-import { closeRedis, connectRedis } from './redis-connection.js';
+import { type Commands, connectAccess, type RedisAccess, type RedisTarget } from './redis-access.js';
 import { isConnectionError, OutageLog, RedisUnavailableError } from './redis-outage.js';
 import { DeliveryOrder, type RoomEvent } from './redis-repair.js';
-import { parseEntries, PUBLISH_SCRIPT, READ_SCRIPT, type RawEntries, roomKeys, STREAM_SCRIPT, type StreamEntry } from './redis-scripts.js';
+import { controlChannel, parseEntries, publishScript, READ_SCRIPT, type RawEntries, roomKeys, streamScript, type StreamEntry } from './redis-scripts.js';
 
 /** How to reach Redis. */
 export interface RedisBrokerOptions {
-  url: string;
+  /** One Redis (broker=redis). */
+  url?: string;
+  /** Seed nodes of a Redis Cluster (broker=redis-cluster), `host:port`; used instead of `url`. */
+  nodes?: string[];
   /** Prefix of every key and channel, so several deployments can share one Redis. */
   prefix: string;
   log: Logger;
@@ -53,6 +57,8 @@ export interface RedisBrokerOptions {
   outageReportMs?: number;
   /** The clock (ms) that judges the age of stored events, for tests. */
   now?: () => number;
+  /** How long an admin action waits for the other processes' answers (ms). */
+  adminReplyMs?: number;
 }
 
 /** Counters of the Redis broker, for /metrics. */
@@ -63,12 +69,14 @@ const EVENT = 0x65; // 'e'
 const PRESENCE = 0x70; // 'p'
 
 type Reply = Buffer | null;
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = Commands & ScriptedCommands;
+interface ScriptedCommands {
   roomcastPublish(
     seq: string,
     epoch: string,
     stream: string,
     channel: string,
+    node: string,
     header: string,
     event: Buffer,
     epochArg: string,
@@ -77,7 +85,15 @@ interface ScriptedRedis extends Redis {
     seqTtlSec: number,
     timeMs: number,
   ): Promise<number>;
-  roomcastStream(seq: string, epoch: string, stream: string, epochArg: string, seqTtlSec: number, ...delivered: Array<string | number>): Promise<[string, string]>;
+  roomcastStream(
+    seq: string,
+    epoch: string,
+    stream: string,
+    node: string,
+    epochArg: string,
+    seqTtlSec: number,
+    ...delivered: Array<string | number>
+  ): Promise<[string, string]>;
   roomcastReadBuffer(
     seq: string,
     epoch: string,
@@ -110,11 +126,18 @@ class EpochSource {
 }
 
 class RedisBroker implements Broker {
-  readonly kind = 'redis';
+  readonly kind: string;
+  private access: RedisAccess | undefined;
   private commands: ScriptedRedis | undefined;
-  private subscriber: Redis | undefined;
+  private readonly target: RedisTarget;
+  /** The admin channel, and this process's name on it. */
+  private readonly control: string;
+  private readonly controlBytes: Buffer;
+  private readonly processId = randomBytes(8).toString('hex');
+  private readonly adminWaits = new Map<string, { sum: number; answered: number; expected: number; done: () => void }>();
+  private adminSeq = 0;
   private handlers: BrokerHandlers | undefined;
-  private readonly opts: Required<Omit<RedisBrokerOptions, 'history'>>;
+  private readonly opts: Required<Omit<RedisBrokerOptions, 'history' | 'url' | 'nodes'>>;
   private readonly rules: HistoryRules;
   /** Pending or done SUBSCRIBEs of open rooms: a join waits for its room's before answering. */
   private readonly subscriptions = new Map<string, Promise<unknown>>();
@@ -126,8 +149,12 @@ class RedisBroker implements Broker {
   private readonly roomOffset: number;
 
   constructor(options: RedisBrokerOptions) {
-    const { history, ...rest } = options;
-    this.opts = { seqTtlSec: 24 * 3600, connectTimeoutMs: 5000, outageReportMs: 10_000, now: Date.now, ...rest };
+    const { history, url, nodes, ...rest } = options;
+    this.opts = { seqTtlSec: 24 * 3600, connectTimeoutMs: 5000, outageReportMs: 10_000, now: Date.now, adminReplyMs: 500, ...rest };
+    this.target = nodes !== undefined ? { nodes } : { url: url ?? 'redis://127.0.0.1:6379' };
+    this.kind = nodes !== undefined ? 'redis-cluster' : 'redis';
+    this.control = controlChannel(this.opts.prefix);
+    this.controlBytes = Buffer.from(this.control);
     this.rules = history ?? new HistoryRules(DEFAULT_HISTORY);
     this.roomOffset = Buffer.byteLength(this.opts.prefix) + 1;
     this.outage = new OutageLog(this.opts.log, this.opts.outageReportMs);
@@ -151,25 +178,31 @@ class RedisBroker implements Broker {
 
   async start(handlers: BrokerHandlers): Promise<void> {
     this.handlers = handlers;
-    const { url, connectTimeoutMs } = this.opts;
+    const { connectTimeoutMs } = this.opts;
     // Commands fail at once while Redis is away (the client gets ERROR_CODE_INTERNAL) instead of
     // queueing without bound; the subscriber queues its (re)subscriptions until it is back.
-    const commands = (await connectRedis(url, 'roomcast-commands', connectTimeoutMs, { offlineQueue: false })) as ScriptedRedis;
-    commands.defineCommand('roomcastPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
-    commands.defineCommand('roomcastStream', { numberOfKeys: 3, lua: STREAM_SCRIPT });
+    const access = await connectAccess(this.target, 'roomcast', connectTimeoutMs, {
+      message: (channel, message) => {
+        this.onMessage(channel, message);
+      },
+      resubscribed: () => {
+        this.resubscribed();
+      },
+      ready: () => {
+        this.outage.up();
+      },
+    });
+    const commands = access.commands as ScriptedRedis;
+    // Both get the room's node key; only the cluster variants use it.
+    commands.defineCommand('roomcastPublish', { numberOfKeys: 5, lua: publishScript(access.cluster) });
+    commands.defineCommand('roomcastStream', { numberOfKeys: 4, lua: streamScript(access.cluster) });
     commands.defineCommand('roomcastRead', { numberOfKeys: 3, lua: READ_SCRIPT });
-    commands.on('ready', () => {
-      this.outage.up();
-    });
+    this.access = access;
     this.commands = commands;
-    const subscriber = await connectRedis(url, 'roomcast-subscriber', connectTimeoutMs, { offlineQueue: true });
-    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      this.onMessage(channel, message);
+    // Admin actions of other processes (see admin()).
+    await access.subscribe(this.control).catch((err: unknown) => {
+      this.opts.log.warn({ err }, 'cannot subscribe to the admin channel: admin actions of other processes will not reach this one');
     });
-    subscriber.on('ready', () => {
-      this.resubscribed();
-    });
-    this.subscriber = subscriber;
   }
 
   private ready(): ScriptedRedis {
@@ -179,7 +212,7 @@ class RedisBroker implements Broker {
 
   /** What a failed command becomes: an outage is logged here (once), anything else is rethrown. */
   private failure(err: unknown, what: string): unknown {
-    if (!isConnectionError(err, this.commands?.status ?? 'end')) return err;
+    if (!isConnectionError(err, this.access?.status ?? 'end')) return err;
     this.unavailable += 1;
     this.outage.fail(err, what);
     return new RedisUnavailableError(err);
@@ -189,6 +222,10 @@ class RedisBroker implements Broker {
     const handlers = this.handlers;
     if (handlers === undefined) return;
     try {
+      if (channel.equals(this.controlBytes)) {
+        this.onControl(message.toString('utf8'));
+        return;
+      }
       const room = channel.toString('latin1', this.roomOffset, channel.length - 4);
       if (message[0] === EVENT) {
         // e<epoch>:<seq>:<x><connId>:<Event without seq>
@@ -235,6 +272,7 @@ class RedisBroker implements Broker {
         keys.epoch,
         keys.stream,
         keys.channel,
+        keys.node,
         header,
         event,
         this.epochs.next(),
@@ -251,7 +289,7 @@ class RedisBroker implements Broker {
   }
 
   announce(notice: PresenceNotice): void {
-    this.commands?.publish(roomKeys(this.opts.prefix, notice.room).channel, `p${JSON.stringify(notice)}`).catch((err: unknown) => {
+    this.access?.publish(roomKeys(this.opts.prefix, notice.room).channel, `p${JSON.stringify(notice)}`).catch((err: unknown) => {
       // During an outage this is one more failed operation, counted in the outage's report.
       if (!alreadyReported(this.failure(err, 'presence'))) this.opts.log.warn({ err, room: notice.room }, 'presence notice not sent');
     });
@@ -259,11 +297,11 @@ class RedisBroker implements Broker {
 
   /** Subscribes to a room's channel; a failed SUBSCRIBE is forgotten, so the next join retries it. */
   private subscribe(room: string): Promise<unknown> | undefined {
-    const subscriber = this.subscriber;
-    if (subscriber === undefined) return undefined;
-    const done = subscriber.subscribe(roomKeys(this.opts.prefix, room).channel);
+    const access = this.access;
+    if (access === undefined) return undefined;
+    const done = access.subscribe(roomKeys(this.opts.prefix, room).channel);
     done.catch((err: unknown) => {
-      const reported = subscriber.status !== 'ready' && alreadyReported(this.failure(err, 'subscribe'));
+      const reported = !access.subscriberReady && alreadyReported(this.failure(err, 'subscribe'));
       if (!reported) this.opts.log.error({ err, room }, 'subscribe failed');
       if (this.subscriptions.get(room) === done) this.subscriptions.delete(room);
     });
@@ -277,10 +315,18 @@ class RedisBroker implements Broker {
    * delivered (and repairs, or resets).
    */
   private resubscribed(): void {
-    const subscriber = this.subscriber;
+    const access = this.access;
     const rooms = [...this.order.names()];
-    if (subscriber === undefined || rooms.length === 0) return;
-    subscriber.subscribe(...rooms.map((room) => roomKeys(this.opts.prefix, room).channel)).then(
+    if (access === undefined || rooms.length === 0) return;
+    if (access.cluster) {
+      // ioredis re-subscribes every channel itself after a node change (one SSUBSCRIBE per slot,
+      // sent without waiting): check once those have had time to land.
+      setTimeout(() => {
+        for (const room of rooms) if (this.order.has(room)) this.order.check(room);
+      }, 250).unref();
+      return;
+    }
+    access.subscribe(...rooms.map((room) => roomKeys(this.opts.prefix, room).channel)).then(
       () => {
         for (const room of rooms) this.order.check(room);
       },
@@ -298,7 +344,7 @@ class RedisBroker implements Broker {
   roomClosed(room: string): void {
     this.order.close(room);
     this.subscriptions.delete(room);
-    this.subscriber?.unsubscribe(roomKeys(this.opts.prefix, room).channel).catch((err: unknown) => {
+    this.access?.unsubscribe(roomKeys(this.opts.prefix, room).channel).catch((err: unknown) => {
       this.opts.log.warn({ err, room }, 'unsubscribe failed');
     });
   }
@@ -310,7 +356,7 @@ class RedisBroker implements Broker {
     let reply: [string, string];
     try {
       const args = delivered === undefined ? [] : [delivered.epoch, delivered.seq];
-      reply = await commands.roomcastStream(keys.seq, keys.epoch, keys.stream, this.epochs.next(), this.opts.seqTtlSec, ...args);
+      reply = await commands.roomcastStream(keys.seq, keys.epoch, keys.stream, keys.node, this.epochs.next(), this.opts.seqTtlSec, ...args);
     } catch (err) {
       throw this.failure(err, 'stream');
     }
@@ -395,6 +441,60 @@ class RedisBroker implements Broker {
     return { epoch, seq, events: after.map(stored), complete: true };
   }
 
+  /**
+   * Carries an admin action to every other process through the admin channel and sums the
+   * connections they report. PUBLISH (SPUBLISH on the fixed admin shard of a cluster) answers
+   * how many processes are subscribed, so the wait ends as soon as all of them have answered,
+   * or after `adminReplyMs`: a process that answers later is not counted (its action still
+   * happens).
+   */
+  async admin(action: AdminAction): Promise<AdminResult> {
+    const access = this.access;
+    if (access === undefined) throw new Error('the Redis broker is not started');
+    this.adminSeq += 1;
+    const id = `${this.processId}:${String(this.adminSeq)}`;
+    let finish = (): void => undefined;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const wait = { sum: 0, answered: 0, expected: Number.POSITIVE_INFINITY, done: finish };
+    this.adminWaits.set(id, wait);
+    const timer = setTimeout(finish, this.opts.adminReplyMs);
+    try {
+      let receivers: number;
+      try {
+        receivers = await access.publish(this.control, JSON.stringify({ t: 'a', id, from: this.processId, action }));
+      } catch (err) {
+        throw this.failure(err, 'admin');
+      }
+      wait.expected = Math.max(0, receivers - 1);
+      if (wait.answered >= wait.expected) finish();
+      await finished;
+      return { connections: wait.sum, processes: wait.answered, expected: wait.expected };
+    } finally {
+      clearTimeout(timer);
+      this.adminWaits.delete(id);
+    }
+  }
+
+  /** A message on the admin channel: another process's action (apply, answer) or an answer. */
+  private onControl(text: string): void {
+    const m = JSON.parse(text) as { t: string; id: string; from?: string; to?: string; action?: AdminAction; n?: number };
+    if (m.t === 'a') {
+      if (m.from === this.processId || m.action === undefined || m.from === undefined) return;
+      const n = this.handlers?.admin?.(m.action) ?? 0;
+      this.access?.publish(this.control, JSON.stringify({ t: 'r', id: m.id, to: m.from, n })).catch((err: unknown) => {
+        this.opts.log.warn({ err }, 'admin answer not sent');
+      });
+    } else if (m.t === 'r' && m.to === this.processId) {
+      const wait = this.adminWaits.get(m.id);
+      if (wait === undefined) return;
+      wait.sum += typeof m.n === 'number' ? m.n : 0;
+      wait.answered += 1;
+      if (wait.answered >= wait.expected) wait.done();
+    }
+  }
+
   async claim(key: string, ttlMs: number): Promise<boolean> {
     const commands = this.ready();
     try {
@@ -409,8 +509,10 @@ class RedisBroker implements Broker {
     this.outage.close();
     this.subscriptions.clear();
     this.order.clear();
-    await Promise.all([closeRedis(this.subscriber), closeRedis(this.commands)]);
-    this.subscriber = undefined;
+    for (const w of this.adminWaits.values()) w.done();
+    this.adminWaits.clear();
+    await this.access?.close();
+    this.access = undefined;
     this.commands = undefined;
   }
 }

@@ -130,6 +130,22 @@ export interface BrokerHandlers {
    * lost); `position` is where the new stream stands (its next event has seq + 1).
    */
   reset(room: string, position: StreamPosition): void;
+  /** Applies another process's admin action to this process's connections; returns how many it affected. */
+  admin?(action: AdminAction): number;
+}
+
+/** An admin action carried to every process (see Broker.admin). */
+export type AdminAction =
+  { kind: 'disconnect'; userId: string; reason: string; reconnect: boolean } | { kind: 'remove'; userId: string; room: string; reason: string };
+
+/** What the other processes answered to an admin action. */
+export interface AdminResult {
+  /** Connections they affected, summed over the answers that arrived in time. */
+  connections: number;
+  /** Processes that answered in time. */
+  processes: number;
+  /** Processes that got the action (other than this one). */
+  expected: number;
 }
 
 /** The sequence number given to a publication; 0 when no process had the room open. */
@@ -167,6 +183,11 @@ export interface Broker {
   claim(key: string, ttlMs: number): boolean | Promise<boolean>;
   /** Stops delivering and releases connections. */
   close(): Promise<void>;
+  /**
+   * Carries an admin action to the other processes (brokers shared between processes); resolves
+   * with what they answered within a bounded wait.
+   */
+  admin?(action: AdminAction): Promise<AdminResult>;
   /** What this process holds for room streams, for brokers that keep them in memory. */
   usage?(): { streams: number; bytes: number };
   /** Delivery repair counters, for brokers that repair what the network lost (Redis). */

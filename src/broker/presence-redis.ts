@@ -7,14 +7,16 @@
  * atomic). Counting distinct users reads the room's hash: O(members), fine for the sizes a
  * presence query is for.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { PresenceCounts, PresenceMember, PresenceStore } from './presence.js';
-import { closeRedis, connectRedis } from './redis-connection.js';
+import { type Commands, connectAccess, type RedisAccess } from './redis-access.js';
 
 /** How to reach Redis, and how long an entry outlives its process. */
 export interface RedisPresenceOptions {
-  url: string;
+  /** One Redis. */
+  url?: string;
+  /** Seed nodes of a Redis Cluster, used instead of `url`. */
+  nodes?: string[];
   prefix: string;
   log: Logger;
   ttlMs?: number;
@@ -30,20 +32,24 @@ if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1]) end
 return redis.call('HGETALL', KEYS[1])
 `;
 
-type ScriptedRedis = Redis & { roomcastPresence(hash: string, expiries: string, now: number): Promise<string[]> };
+type ScriptedRedis = Commands & { roomcastPresence(hash: string, expiries: string, now: number): Promise<string[]> };
 
 class RedisPresence implements PresenceStore {
   private readonly local = new Map<string, Map<string, string>>();
   private readonly ttlMs: number;
   private timer: NodeJS.Timeout | undefined;
   private connection: ScriptedRedis | undefined;
+  private access: RedisAccess | undefined;
 
   constructor(private readonly options: RedisPresenceOptions) {
     this.ttlMs = options.ttlMs ?? 30_000;
   }
 
   async start(): Promise<void> {
-    const redis = (await connectRedis(this.options.url, 'roomcast-presence', 5000, { offlineQueue: false })) as ScriptedRedis;
+    const { url, nodes } = this.options;
+    const target = nodes !== undefined ? { nodes } : { url: url ?? 'redis://127.0.0.1:6379' };
+    this.access = await connectAccess(target, 'roomcast-presence', 5000);
+    const redis = this.access.commands as ScriptedRedis;
     redis.defineCommand('roomcastPresence', { numberOfKeys: 2, lua: READ_SCRIPT });
     this.connection = redis;
     this.timer = setInterval(() => this.refresh(), Math.max(100, this.ttlMs / 3));
@@ -55,8 +61,9 @@ class RedisPresence implements PresenceStore {
     return this.connection;
   }
 
+  /** Both keys of a room share its hash tag, so a script or MULTI on them works on a cluster. */
   private keys(room: string): [string, string] {
-    return [`${this.options.prefix}presence:${room}`, `${this.options.prefix}presence-exp:${room}`];
+    return [`${this.options.prefix}presence:{${room}}`, `${this.options.prefix}presence-exp:{${room}}`];
   }
 
   private warn(err: unknown, room: string): void {
@@ -94,20 +101,31 @@ class RedisPresence implements PresenceStore {
       .catch((err: unknown) => this.warn(err, room));
   }
 
-  /** Pushes the expiry of this process's entries forward (and restores any Redis lost). */
+  /**
+   * Pushes the expiry of this process's entries forward (and restores any Redis lost). One
+   * MULTI per room: a room's keys share a slot, different rooms' need not (cluster).
+   */
   private refresh(): void {
     if (this.local.size === 0) return;
     const expires = Date.now() + this.ttlMs;
-    const m = this.redis.multi();
+    let failed = 0;
+    const all: Array<Promise<unknown>> = [];
     for (const [room, conns] of this.local) {
       const [hash, exp] = this.keys(room);
+      const m = this.redis.multi();
       for (const [connId, userId] of conns) {
         m.hset(hash, connId, userId);
         m.zadd(exp, expires, connId);
       }
       m.pexpire(hash, this.ttlMs * 2).pexpire(exp, this.ttlMs * 2);
+      all.push(
+        m.exec().catch((err: unknown) => {
+          failed += 1;
+          if (failed === 1) this.options.log.warn({ err, room }, 'presence refresh failed');
+        }),
+      );
     }
-    m.exec().catch((err: unknown) => this.options.log.warn({ err }, 'presence refresh failed'));
+    void Promise.all(all);
   }
 
   private async read(room: string): Promise<Map<string, string>> {
@@ -138,14 +156,19 @@ class RedisPresence implements PresenceStore {
     this.timer = undefined;
     if (this.connection === undefined) return;
     // This process's entries go now rather than at their expiry.
-    const m = this.redis.multi();
-    for (const [room, conns] of this.local) {
-      const [hash, exp] = this.keys(room);
-      for (const connId of conns.keys()) m.hdel(hash, connId).zrem(exp, connId);
+    const all: Array<Promise<unknown>> = [];
+    if (this.connection.status === 'ready') {
+      for (const [room, conns] of this.local) {
+        const [hash, exp] = this.keys(room);
+        const m = this.redis.multi();
+        for (const connId of conns.keys()) m.hdel(hash, connId).zrem(exp, connId);
+        all.push(m.exec().catch(() => undefined));
+      }
     }
     this.local.clear();
-    if (this.connection.status === 'ready') await m.exec().catch(() => undefined);
-    await closeRedis(this.connection);
+    await Promise.all(all);
+    await this.access?.close();
+    this.access = undefined;
     this.connection = undefined;
   }
 }

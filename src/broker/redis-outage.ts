@@ -19,7 +19,9 @@ export class RedisUnavailableError extends Error {
 export function isConnectionError(err: unknown, status: string): boolean {
   if (status !== 'ready') return true;
   const message = err instanceof Error ? err.message : String(err);
-  return /connection|stream isn't writeable|ECONN|EPIPE|socket/i.test(message);
+  return /connection|stream isn't writeable|ECONN|EPIPE|socket|CLUSTERDOWN|TRYAGAIN|Cluster isn't ready|Too many Cluster redirections|refresh slots cache|startup nodes/i.test(
+    message,
+  );
 }
 
 /** One outage at a time. */

@@ -8,6 +8,10 @@
  *   <prefix>{<room>}:stream  the history: a Redis Stream, one entry per event, ID `<seq>-0`,
  *                            fields h = `<x><connId>:` (x = '1' for exclude-self), t = publish
  *                            time (ms), e = the Event protobuf without seq
+ *   <prefix>{<room>}:node    (Redis Cluster only) the id of the master that started the
+ *                            epoch: a room found on another master (a failover, a slot move)
+ *                            starts a new epoch, since a promoted replica may lack the last
+ *                            writes and would hand out seqs already delivered
  *   <prefix>{<room>}:ch      the channel
  *
  * Channel messages (binary-safe):
@@ -20,18 +24,27 @@ export interface RoomKeys {
   seq: string;
   epoch: string;
   stream: string;
+  node: string;
   channel: string;
+}
+
+/**
+ * The admin channel: one per deployment. On a cluster it is one fixed sharded channel (its own
+ * hash tag, `{control}`; never a room's, whose channels end in `:ch`).
+ */
+export function controlChannel(prefix: string): string {
+  return `${prefix}{control}:admin`;
 }
 
 /** The keys of `room` under `prefix`. */
 export function roomKeys(prefix: string, room: string): RoomKeys {
   const base = `${prefix}{${room}}:`;
-  return { seq: `${base}seq`, epoch: `${base}epoch`, stream: `${base}stream`, channel: `${base}ch` };
+  return { seq: `${base}seq`, epoch: `${base}epoch`, stream: `${base}stream`, node: `${base}node`, channel: `${base}ch` };
 }
 
 /**
  * Sequences, stores and publishes one event, atomically.
- * KEYS: seq, epoch, stream, channel.
+ * KEYS: seq, epoch, stream, channel, node (cluster only).
  * ARGV: header (`<x><connId>:`), Event bytes, a fresh epoch (used only when the room has none),
  * history size (0 = none), history TTL (s), seq/epoch TTL (s), publish time (ms).
  * Returns the seq, or 0 for a room without history that no process listens to.
@@ -39,7 +52,45 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
  * A missing seq or epoch key means the sequence cannot continue (first publish, expiry, a Redis
  * restart without persistence): the script starts a new epoch at seq 1 and drops any stream
  * left from the old one, so no seq ever repeats under one epoch.
+ *
+ * On a Redis Cluster the script publishes with SPUBLISH: the channel has the room's hash tag, so
+ * it is in the script's slot and the message goes out on the shard that ran the script, in the
+ * same atomic step as the INCR (so per-room order is the seq order, as with one Redis). The
+ * "does anyone listen" check of a room without history uses PUBSUB SHARDNUMSUB, which counts
+ * the sharded subscribers of this node: every process subscribes on the master that owns the
+ * slot (ioredis's sharded subscribers), where the script runs, so the count covers them all.
+ * Right after a failover a process may still be re-subscribing: such a publish can get seq 0
+ * and reach nobody, as a publish to a room with no members would.
  */
+export function publishScript(cluster: boolean): string {
+  if (!cluster) return PUBLISH_SCRIPT;
+  return edit(PUBLISH_SCRIPT, [
+    ["'PUBSUB', 'NUMSUB'", "'PUBSUB', 'SHARDNUMSUB'"],
+    ["redis.call('PUBLISH'", "redis.call('SPUBLISH'"],
+    ['local seq\n', `local seq\n${nodeCheck(5)}`],
+    ["  redis.call('DEL', KEYS[3])\n", "  redis.call('DEL', KEYS[3])\n  redis.call('SET', KEYS[5], me, 'EX', ttl)\n"],
+    ["  redis.call('EXPIRE', KEYS[1], ttl)\n", "  redis.call('EXPIRE', KEYS[1], ttl)\n  redis.call('EXPIRE', KEYS[5], ttl)\n"],
+  ]);
+}
+
+/** Applies each replacement once; a replacement that finds nothing is a bug in this file. */
+function edit(script: string, replacements: Array<[string, string]>): string {
+  let out = script;
+  for (const [from, to] of replacements) {
+    if (!out.includes(from)) throw new Error(`redis-scripts: the cluster variant cannot find ${JSON.stringify(from)}`);
+    out = out.replace(from, to);
+  }
+  return out;
+}
+
+/** Cluster only: the epoch of a room started on another master does not go on here. */
+function nodeCheck(key: number): string {
+  return `local me = redis.call('CLUSTER', 'MYID')
+if epoch and redis.call('GET', KEYS[${String(key)}]) ~= me then epoch = false end
+`;
+}
+
+/** The publish script for one Redis (plain PUBLISH); see publishScript. */
 export const PUBLISH_SCRIPT = `
 local size = tonumber(ARGV[4])
 if size == 0 and redis.call('PUBSUB', 'NUMSUB', KEYS[4])[2] == 0 then return 0 end
@@ -66,12 +117,22 @@ return seq
 
 /**
  * The room's position, creating a new epoch (at seq 0) when it has none; refreshes the TTLs.
- * KEYS: seq, epoch, stream. ARGV: a fresh epoch, seq/epoch TTL (s), and optionally an epoch and
+ * KEYS: seq, epoch, stream, node (cluster only: see nodeCheck). ARGV: a fresh epoch, seq/epoch TTL (s), and optionally an epoch and
  * a seq that some process has already delivered: if the room still has that epoch but a smaller
  * seq, Redis went back in time (a restart that lost its last writes, e.g. AOF with
  * appendfsync everysec) and the next publishes would reuse delivered numbers, so the script
  * starts a new epoch instead. Returns {epoch, seq}.
  */
+export function streamScript(cluster: boolean): string {
+  if (!cluster) return STREAM_SCRIPT;
+  return edit(STREAM_SCRIPT, [
+    ["local seq = redis.call('GET', KEYS[1])\n", `local seq = redis.call('GET', KEYS[1])\n${nodeCheck(4)}`],
+    ["  redis.call('EXPIRE', KEYS[1], ARGV[2])\n", "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n  redis.call('EXPIRE', KEYS[4], ARGV[2])\n"],
+    ["redis.call('DEL', KEYS[3])\n", "redis.call('DEL', KEYS[3])\nredis.call('SET', KEYS[4], me, 'EX', ARGV[2])\n"],
+  ]);
+}
+
+/** The position script for one Redis; see streamScript. */
 export const STREAM_SCRIPT = `
 local epoch = redis.call('GETEX', KEYS[2], 'EX', ARGV[2])
 local seq = redis.call('GET', KEYS[1])

@@ -2,10 +2,15 @@
  * The admin side of the HTTP API: a user's connections, disconnecting a user, removing a user
  * from a room, and presence. Same credentials as the rest of /api (API key or admin token).
  *
- * These act on this process's connections. With several processes behind a shared broker each
- * process must be asked (see README, "Several processes").
+ * Disconnect and remove act on every process: on this one at once, and, with a broker shared
+ * between processes (Redis, Redis Cluster), on the others through the broker's admin channel.
+ * The reply counts the connections affected here plus those the other processes report within
+ * `adminReplyMs`; a process that answers later still acts but is not counted. Listing a user's
+ * connections and presence stay as they were (connections: this process; presence: shared).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
+import type { AdminAction } from '../broker/broker.js';
+import { alreadyReported } from '../broker/broker.js';
 import { CloseCode, ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { checkRoomName } from '../protocol/limits.js';
 import { closeConn } from './close.js';
@@ -18,6 +23,45 @@ import { send } from './send.js';
 function userParam(raw: string | undefined): string {
   if (raw === undefined || raw === '' || raw.length > 256) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'user id is missing or too long');
   return raw;
+}
+
+/** Applies an admin action to this process's connections; returns how many it affected. */
+export function applyAdmin(ctx: ServerContext, action: AdminAction): number {
+  const conns = ctx.conns.ofUser(action.userId);
+  if (action.kind === 'disconnect') {
+    const code = action.reconnect ? CloseCode.CLOSE_CODE_RECONNECT : CloseCode.CLOSE_CODE_DISCONNECTED;
+    for (const c of conns) c.ws?.cork(() => closeConn(ctx, c, 'admin', action.reason, code));
+    if (conns.length > 0) ctx.log.info({ userId: action.userId, connections: conns.length, code }, 'admin disconnected a user');
+    return conns.length;
+  }
+  let affected = 0;
+  for (const c of conns) {
+    if (c.ws === undefined) continue;
+    c.ws.cork(() => {
+      if (leaveRoom(ctx, c, action.room)) {
+        affected += 1;
+        send(c, { removed: { room: action.room, reason: action.reason } });
+      }
+    });
+  }
+  if (affected > 0) ctx.log.info({ userId: action.userId, room: action.room, connections: affected }, 'admin removed a user from a room');
+  return affected;
+}
+
+/** Applies an action here and on the other processes; the connections affected in all. */
+async function everywhere(ctx: ServerContext, action: AdminAction): Promise<number> {
+  const here = applyAdmin(ctx, action);
+  if (ctx.broker.admin === undefined) return here;
+  try {
+    const there = await ctx.broker.admin(action);
+    if (there.processes < there.expected) {
+      ctx.log.warn({ ...action, answered: there.processes, expected: there.expected }, 'admin action: some processes did not answer in time (not counted)');
+    }
+    return here + there.connections;
+  } catch (err) {
+    if (!alreadyReported(err)) ctx.log.warn({ err }, 'admin action not carried to the other processes');
+    throw new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, `applied on this process (${String(here)} connections) but could not reach the other processes`);
+  }
 }
 
 /** Registers the admin routes. */
@@ -44,11 +88,8 @@ export function registerAdminRoutes(ctx: ServerContext, app: TemplatedApp): void
       const userId = userParam(call.params[0]);
       const req = await call.message('DisconnectRequest');
       const reason = req.reason !== undefined && req.reason !== null && req.reason !== '' ? req.reason : 'disconnected by an admin';
-      const code = req.reconnect === true ? CloseCode.CLOSE_CODE_RECONNECT : CloseCode.CLOSE_CODE_DISCONNECTED;
-      const conns = ctx.conns.ofUser(userId);
-      for (const c of conns) c.ws?.cork(() => closeConn(ctx, c, 'admin', reason, code));
-      ctx.log.info({ userId, connections: conns.length, code }, 'admin disconnected a user');
-      return { type: 'AffectedReply', body: { connections: conns.length } };
+      const connections = await everywhere(ctx, { kind: 'disconnect', userId, reason, reconnect: req.reconnect === true });
+      return { type: 'AffectedReply', body: { connections } };
     }),
   );
 
@@ -59,18 +100,8 @@ export function registerAdminRoutes(ctx: ServerContext, app: TemplatedApp): void
       const req = await call.message('RemoveRequest');
       const userId = userParam(req.userId ?? '');
       const reason = req.reason !== undefined && req.reason !== null && req.reason !== '' ? req.reason : 'removed by an admin';
-      let affected = 0;
-      for (const c of ctx.conns.ofUser(userId)) {
-        if (c.ws === undefined) continue;
-        c.ws.cork(() => {
-          if (leaveRoom(ctx, c, room)) {
-            affected += 1;
-            send(c, { removed: { room, reason } });
-          }
-        });
-      }
-      ctx.log.info({ userId, room, connections: affected }, 'admin removed a user from a room');
-      return { type: 'AffectedReply', body: { connections: affected } };
+      const connections = await everywhere(ctx, { kind: 'remove', userId, room, reason });
+      return { type: 'AffectedReply', body: { connections } };
     }),
   );
 

@@ -15,7 +15,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { CloseCode } from '../protocol/errors.js';
 import { AddressLimits } from './address-limits.js';
-import { registerAdminRoutes } from './admin.js';
+import { applyAdmin, registerAdminRoutes } from './admin.js';
 import { RoomPatterns } from './auth/permissions.js';
 import { Expiries } from './auth/expiries.js';
 import { expireConn } from './auth/identity.js';
@@ -85,9 +85,16 @@ function createApp(config: Readonly<Config>): TemplatedApp {
  */
 export function createContext(config: Readonly<Config>, app: TemplatedApp, deps: ServerDeps): { ctx: ServerContext; handlers: BrokerHandlers } {
   const log = deps.log;
-  const shared = config.broker === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, log } : undefined;
+  const shared =
+    config.broker === 'redis'
+      ? { url: config.redisUrl, prefix: config.redisPrefix, log }
+      : config.broker === 'redis-cluster'
+        ? { nodes: config.redisNodes, prefix: config.redisPrefix, log }
+        : undefined;
   const history = new HistoryRules(config.history);
-  const broker = deps.broker ?? (shared ? createRedisBroker({ ...shared, history }) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
+  const broker =
+    deps.broker ??
+    (shared ? createRedisBroker({ ...shared, history, adminReplyMs: config.adminReplyMs }) : createMemoryBroker({ history, maxBytes: config.historyMaxBytes }));
   const presence = deps.presence ?? (shared ? createRedisPresence(shared) : createMemoryPresence());
   const conns = new Connections(undefined, config.maxConnectionsPerIp > 0);
   const stats = createStats();
@@ -115,7 +122,8 @@ export function createContext(config: Readonly<Config>, app: TemplatedApp, deps:
     addressLimits: new AddressLimits(config),
     clientAddresses: new ClientAddresses(config.trustedProxies),
   };
-  return { ctx, handlers: createFanout(app, rooms, conns, stats, recoveries) };
+  const handlers: BrokerHandlers = { ...createFanout(app, rooms, conns, stats, recoveries), admin: (action) => applyAdmin(ctx, action) };
+  return { ctx, handlers };
 }
 
 /**

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PresenceAction } from '../../src/protocol/types.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { httpRequest, requireTool, sleep, startRedis, startServer, TestClient, type TestRedis, type TestServer } from '../helpers.js';
+import { hsToken, httpRequest, requireTool, sleep, startRedis, startServer, TestClient, type TestRedis, type TestServer, withTimeout } from '../helpers.js';
+import { CloseCode } from '../../src/protocol/errors.js';
 
 const missing = requireTool('redis-server');
 
@@ -36,7 +37,10 @@ describe('broker=redis', { skip: missing }, () => {
     assert.deepEqual([r1.publish?.seq, r2.publish?.seq], [1, 2]);
     for (const c of [onA, onB, onB2]) {
       const evs = await c.events('shared', 2);
-      assert.deepEqual(evs.map((e) => e?.seq), [1, 2]);
+      assert.deepEqual(
+        evs.map((e) => e?.seq),
+        [1, 2],
+      );
       assert.equal(evs[0]?.text, 'from A');
       assert.equal(evs[0].connId, onA.connId);
       assert.deepEqual([...(evs[1]?.data ?? [])], [7, 7]);
@@ -53,11 +57,17 @@ describe('broker=redis', { skip: missing }, () => {
       sends.push(pb.request({ publish: { room: 'race', text: `b${i}` } }));
     }
     const seqs = (await Promise.all(sends)).map((r) => Number(r.publish?.seq)).sort((x, y) => x - y);
-    assert.deepEqual(seqs, Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     const evA = (await pa.events('race', 100)).map((e) => `${String(e?.seq)}${String(e?.text)}`);
     const evB = (await pb.events('race', 100)).map((e) => `${String(e?.seq)}${String(e?.text)}`);
     assert.deepEqual(evA, evB, 'both processes deliver the same events in the same order');
-    assert.deepEqual(evA.map((x) => Number.parseInt(x, 10)), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      evA.map((x) => Number.parseInt(x, 10)),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     pa.close();
     pb.close();
   });
@@ -68,8 +78,15 @@ describe('broker=redis', { skip: missing }, () => {
     const otherProcess = await TestClient.connect(b.url('/rooms/noself'), 'json');
     await sender.request({ publish: { room: 'noself', text: 'not to me', excludeSelf: true } });
     await otherProcess.request({ publish: { room: 'noself', text: 'marker' } });
-    for (const c of [sameProcess, otherProcess]) assert.deepEqual((await c.events('noself', 2)).map((e) => e?.text), ['not to me', 'marker']);
-    assert.deepEqual((await sender.events('noself', 1)).map((e) => e?.text), ['marker']);
+    for (const c of [sameProcess, otherProcess])
+      assert.deepEqual(
+        (await c.events('noself', 2)).map((e) => e?.text),
+        ['not to me', 'marker'],
+      );
+    assert.deepEqual(
+      (await sender.events('noself', 1)).map((e) => e?.text),
+      ['marker'],
+    );
     for (const c of [sender, sameProcess, otherProcess]) c.close();
   });
 
@@ -82,7 +99,11 @@ describe('broker=redis', { skip: missing }, () => {
     assert.deepEqual(res2.json(), { room: 'http', seq: '2' });
     const evs = await c.events('http', 2);
     assert.equal(evs[0]?.text, 'via A');
-    assert.deepEqual(evs.map((e) => e?.source), ['http', 'billing'], 'source crosses processes in the forwarded bytes');
+    assert.deepEqual(
+      evs.map((e) => e?.source),
+      ['http', 'billing'],
+      'source crosses processes in the forwarded bytes',
+    );
     assert.equal((await j.events('http', 1))[0]?.source, 'billing', 'and survives the decode for JSON members');
     j.close();
     const empty = await httpRequest(a.http, 'POST', '/api/rooms/nobody-here/publish', { body: '{"text":"x"}' });
@@ -97,9 +118,15 @@ describe('broker=redis', { skip: missing }, () => {
     assert.deepEqual(p.presenceStats, { room: 'pres', connections: 2, users: 1 }, 'two anonymous connections, one (empty) user id');
     const members = await x2.request({ presence: { room: 'pres' } });
     assert.deepEqual([...(members.presence?.members?.[0]?.connIds ?? [])].sort(), [x1.connId, x2.connId].sort());
-    await x1.waitFor((m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_JOIN, 'join from the other process');
+    await x1.waitFor(
+      (m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_JOIN,
+      'join from the other process',
+    );
     x2.close();
-    await x1.waitFor((m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_LEAVE, 'leave from the other process');
+    await x1.waitFor(
+      (m) => m.presenceEvent?.connId === x2.connId && m.presenceEvent.action === PresenceAction.PRESENCE_ACTION_LEAVE,
+      'leave from the other process',
+    );
     await sleep(50);
     const after1 = await x1.request({ presenceStats: { room: 'pres' } });
     assert.equal(after1.presenceStats?.connections, 1);
@@ -114,14 +141,14 @@ describe('broker=redis', { skip: missing }, () => {
       const past = Date.now() - 60_000;
       const m = probe.multi();
       for (let i = 0; i < 9000; i++) {
-        m.hset('test:presence:ghosts', `dead-${i}`, `ghost-${i % 50}`);
-        m.zadd('test:presence-exp:ghosts', past, `dead-${i}`);
+        m.hset('test:presence:{ghosts}', `dead-${i}`, `ghost-${i % 50}`);
+        m.zadd('test:presence-exp:{ghosts}', past, `dead-${i}`);
       }
       await m.exec();
       const live = await TestClient.connect(a.url('/rooms/ghosts'), 'proto');
       const stats = await live.request({ presenceStats: { room: 'ghosts' } });
       assert.deepEqual(stats.presenceStats, { room: 'ghosts', connections: 1, users: 1 });
-      assert.equal(await probe.hlen('test:presence:ghosts'), 1);
+      assert.equal(await probe.hlen('test:presence:{ghosts}'), 1);
       live.close();
     } finally {
       probe.disconnect();
@@ -159,7 +186,10 @@ describe('broker=redis', { skip: missing }, () => {
       const slots = ticks.map((e) => Math.floor(Date.parse(e.text ?? '') / 100));
       assert.equal(new Set(slots).size, slots.length, `one tick per 100 ms period: ${slots.join(',')}`);
       const seen2 = new Set(c2.eventsSoFar('clock').map((e) => e.seq));
-      assert.ok(ticks.slice(0, -2).every((e) => seen2.has(e.seq)), 'both processes deliver the same ticks');
+      assert.ok(
+        ticks.slice(0, -2).every((e) => seen2.has(e.seq)),
+        'both processes deliver the same ticks',
+      );
       c1.close();
       c2.close();
     } finally {
@@ -187,9 +217,65 @@ describe('broker=redis', { skip: missing }, () => {
   });
 });
 
+describe('broker=redis: admin actions reach every process', { skip: missing }, () => {
+  const SECRET = 'admin-redis-secret-0123456789abcdef';
+  it('disconnect and remove issued to one process close and remove the user on the other; a process that does not answer in time is not counted', async () => {
+    const redis = await startRedis();
+    const options = {
+      broker: 'redis' as const,
+      redisUrl: redis.url,
+      redisPrefix: 'adm:',
+      authSecret: SECRET,
+      apiKey: 'admin-redis-api-key-0123',
+      anonymous: 'allow' as const,
+      adminReplyMs: 300,
+    };
+    const headers = { authorization: 'Bearer admin-redis-api-key-0123' };
+    const a = await startServer(options);
+    const b = await startServer(options);
+    const { Redis } = await import('ioredis');
+    const silent = new Redis(redis.url, { lazyConnect: true });
+    try {
+      const token = await hsToken(SECRET, { sub: 'kicked' });
+      const onA = await TestClient.connect(a.url(`/rooms/x?token=${token}`));
+      const onB = await TestClient.connect(b.url(`/rooms/x?token=${token}`), 'json');
+      const onB2 = await TestClient.connect(b.url(`/rooms/y?token=${token}`));
+      const t0 = Date.now();
+      const res = await httpRequest(a.http, 'POST', '/api/users/kicked/disconnect', { headers, body: '{"reason":"bye","reconnect":true}' });
+      assert.deepEqual(res.json(), { connections: 3 });
+      assert.ok(Date.now() - t0 < 300, 'every process answered: no wait for the timeout');
+      for (const c of [onA, onB, onB2])
+        assert.deepEqual(await withTimeout(c.closed, 5000, 'disconnect'), { code: CloseCode.CLOSE_CODE_RECONNECT, reason: 'bye' });
+
+      const t2 = await hsToken(SECRET, { sub: 'removed' });
+      const r1 = await TestClient.connect(a.url(`/rooms/x?token=${t2}`));
+      const r2 = await TestClient.connect(b.url(`/rooms/x?token=${t2}`));
+      const other = await TestClient.connect(b.url(`/rooms/y?token=${t2}`));
+      // A third subscriber that never answers: the reply comes after adminReplyMs, counting the others.
+      await silent.connect();
+      await silent.subscribe('adm:{control}:admin');
+      const t1 = Date.now();
+      const rem = await httpRequest(b.http, 'POST', '/api/rooms/x/remove', { headers, body: '{"userId":"removed","reason":"spam"}' });
+      assert.deepEqual(rem.json(), { connections: 2 });
+      assert.ok(Date.now() - t1 >= 250, 'waited for the silent process');
+      for (const c of [r1, r2]) assert.deepEqual((await c.waitFor((m) => m.removed != null, 'removed')).removed, { room: 'x', reason: 'spam' });
+      assert.equal((await other.request({ publish: { room: 'y', text: 'still here' } })).publish?.seq, 1, 'the user stays in the other room');
+      for (const c of [r1, r2, other]) c.close();
+    } finally {
+      silent.disconnect();
+      await a.close();
+      await b.close();
+      await redis.stop();
+    }
+  });
+});
+
 describe('broker=redis start-up', { skip: missing }, () => {
   it('fails to start with a clear message when Redis is unreachable', async () => {
     await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://127.0.0.1:1' }), /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
-    await assert.rejects(startServer({ broker: 'redis', redisUrl: 'redis://app:hunter2@127.0.0.1:1' }), (err: Error) => err.message.includes('app:***@127.0.0.1:1') && !err.message.includes('hunter2'));
+    await assert.rejects(
+      startServer({ broker: 'redis', redisUrl: 'redis://app:hunter2@127.0.0.1:1' }),
+      (err: Error) => err.message.includes('app:***@127.0.0.1:1') && !err.message.includes('hunter2'),
+    );
   });
 });
