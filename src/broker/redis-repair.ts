@@ -19,6 +19,7 @@
  *
  * Redis-free: the broker passes the reads in, so the logic is tested with fakes too.
  */
+import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import type { BrokerCounters, StreamPosition } from './broker.js';
 
 /** One event as it reaches this process (from the channel or read back from the stream). */
@@ -49,6 +50,8 @@ export interface RepairDeps {
   position(room: string, delivered?: StreamPosition): Promise<StreamPosition>;
   /** Reports a failed read. */
   failed(err: unknown, room: string, what: string): void;
+  /** How long `caughtUp` waits at most (default 5 s; tests shorten it). */
+  catchUpMaxMs?: number;
 }
 
 /** Plain counters for /metrics (see BrokerCounters). */
@@ -73,6 +76,7 @@ interface Waiter {
   target: StreamPosition;
   resolve: () => void;
   timers: NodeJS.Timeout[];
+  reject: (err: Error) => void;
 }
 
 /** Whether a room that delivered up to `pos` has delivered `target`. */
@@ -147,13 +151,15 @@ export class DeliveryOrder {
    * connection than the subscriber's, so it can be ahead of what was delivered here). A reader
    * that goes on after this (a join reply, a replay) cannot then see those events again, live.
    * If delivery does not get there in time (the message was lost and nothing followed it), a
-   * check repairs up to Redis's position; past a last bound it resolves anyway.
+   * check repairs up to Redis's position. If it still has not got there after `catchUpMaxMs`,
+   * this rejects with ERROR_CODE_INTERNAL (the client retries): answering anyway would let the
+   * reader receive those events twice, once read and once live.
    */
   caughtUp(room: string, position: StreamPosition): Promise<void> {
     const st = this.rooms.get(room);
     if (st === undefined || reached(st.pos, position)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const w: Waiter = { target: { ...position }, resolve, timers: [] };
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { target: { ...position }, resolve, reject, timers: [] };
       w.timers.push(
         setTimeout(() => {
           this.check(room);
@@ -162,8 +168,8 @@ export class DeliveryOrder {
           const i = st.waiters.indexOf(w);
           if (i >= 0) st.waiters.splice(i, 1);
           this.counters.lateReads += 1;
-          resolve();
-        }, CATCH_UP_MAX_MS),
+          reject(new ProtocolError(ErrorCode.ERROR_CODE_INTERNAL, `this server has not caught up with room "${room}" yet: try again`));
+        }, this.deps.catchUpMaxMs ?? CATCH_UP_MAX_MS),
       );
       st.waiters.push(w);
     });

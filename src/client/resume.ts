@@ -6,6 +6,7 @@
  */
 import type { ClientMessage, CommandName, ServerMessage } from '../protocol/types.js';
 import { positionOf, toNumber, toRecovery } from './convert.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { ServerError } from './errors.js';
 import type { RoomSet } from './rooms.js';
 import type { ClientEvents, ClientStats, RecoveryOutcome, StreamPosition, Welcome } from './types.js';
@@ -42,7 +43,8 @@ function rejoined(ctx: ResumeContext, room: string, since: StreamPosition | unde
  * Joins what this client should be in (`ctx.wanted`), each with `since` = the client's position
  * there, so that the server replays what was missed (before the join reply) or says why it
  * cannot. Rooms the URL joined are kept if still wanted and left otherwise. Rejects when a join
- * fails for another reason than the server's refusal (the connection is then dropped).
+ * fails for another reason than the server's refusal, or with ERROR_CODE_INTERNAL (the
+ * connection is then dropped and a new one tries again after a backoff).
  */
 export async function rejoinRooms(ctx: ResumeContext, welcome: Welcome): Promise<void> {
   const { wanted } = ctx;
@@ -66,6 +68,9 @@ export async function rejoinRooms(ctx: ResumeContext, welcome: Welcome): Promise
       });
     } catch (err) {
       if (!(err instanceof ServerError)) throw err;
+      // The server could not answer for the room now (its broker is away or behind): keep the
+      // room and try again on a new connection, after a backoff, rather than give it up.
+      if (err.code === ErrorCode.ERROR_CODE_INTERNAL) throw new Error(`rejoining room "${room}" failed for now: ${err.message}`);
       ctx.rooms.forget(room);
       ctx.emit('rejoin', { room, since, position: undefined, recovery: 'none', missed: 0, error: err });
     }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { CloseCode, createClient, type ClientOptions, type RoomcastClient } from '../../src/client/index.js';
+import { CloseCode, createClient, ErrorCode, type ClientOptions, type RoomcastClient } from '../../src/client/index.js';
 import type { DecodedCommand } from '../../src/protocol/client-frame.js';
 import { RecoveryResult, type ServerMessage } from '../../src/protocol/types.js';
 import { next, until } from '../client-helpers.js';
@@ -137,6 +137,29 @@ describe('rejoin with since', () => {
       await peer.close();
     });
   }
+
+  it('a rejoin answered ERROR_CODE_INTERNAL keeps the room: a new connection rejoins it with the same since', async () => {
+    const peer = await numberedPeer();
+    const c = client(peer, { rooms: ['a'] });
+    const log = journal(c);
+    const conn1 = await inRoomThenDropped(peer, log, c);
+    answer(conn1, (cmd) => {
+      if (cmd.message.join) conn1.send({ id: cmd.id, error: { code: ErrorCode.ERROR_CODE_INTERNAL, message: 'broker behind' } });
+    });
+    const conn2 = await peer.connection(2);
+    answer(conn2, (cmd) => {
+      if (!cmd.message.join) return;
+      conn2.send({ event: { room: 'a', seq: 5, text: 'r5' } });
+      conn2.send({ id: cmd.id, join: { room: 'a', epoch: 'e1', seq: 5, recovered: true, missed: 1, recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED } });
+    });
+    await until(() => log.includes('recovered a 1'), 'recovery on the next connection');
+    const join = (await conn2.command(0)).message.join;
+    assert.deepEqual({ epoch: join?.since?.epoch, seq: Number(join?.since?.seq) }, { epoch: 'e1', seq: 4 });
+    assert.deepEqual(c.rooms, ['a'], 'the room was kept');
+    assert.ok(!log.some((l) => l.startsWith('rejoin a none 0') && log.indexOf(l) > 2), 'no rejoin error reported for it');
+    await c.close();
+    await peer.close();
+  });
 
   it('a pushed StreamReset: resync, and the new epoch counts from its seq (a lower seq is no duplicate)', async () => {
     const peer = await numberedPeer();

@@ -3,6 +3,7 @@
  * in order; gaps filled from the stream; what cannot be filled announced with a reset.
  */
 import assert from 'node:assert/strict';
+import { ErrorCode, ProtocolError } from '../../src/protocol/errors.js';
 import { describe, it } from 'node:test';
 import type { StreamPosition } from '../../src/broker/broker.js';
 import { DeliveryOrder, type RoomEvent } from '../../src/broker/redis-repair.js';
@@ -155,6 +156,22 @@ describe('DeliveryOrder', () => {
     order.close('r');
     await closed;
     assert.equal(order.counters.lateReads, 0);
+  });
+
+  it('caughtUp fails (ERROR_CODE_INTERNAL) rather than answer when delivery does not catch up in time', async () => {
+    const order = new DeliveryOrder({
+      deliver: () => {},
+      reset: () => {},
+      fetch: () => new Promise(() => {}),
+      position: () => new Promise(() => {}),
+      failed: () => {},
+      catchUpMaxMs: 50,
+    });
+    order.open('r');
+    order.event(ev(1));
+    await assert.rejects(order.caughtUp('r', { epoch: 'E1', seq: 5 }), (err: Error) => err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_INTERNAL);
+    assert.equal(order.counters.lateReads, 1);
+    order.close('r');
   });
 
   it('a room closed during a read delivers nothing more', async () => {
