@@ -32,7 +32,11 @@ export default tseslint.config(
       // node:test awaits its own describe/it; everything else must be awaited or voided.
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+          ],
+        },
       ],
       // Numbers in messages are fine; undefined, null, objects and the rest are not.
       '@typescript-eslint/restrict-template-expressions': [

@@ -40,7 +40,14 @@ async function server(): Promise<void> {
   const { createLogger } = await import('../src/log.js');
   const { createServer } = await import('../src/server/app.js');
   const sockets = Number(values.sockets);
-  const config = configFrom({ host: '127.0.0.1', port: 0, logLevel: 'silent', maxConnectionsPerIp: 0, idleTimeoutSec: 0, slowConsumerCheckMs: Number(values['check-ms']) });
+  const config = configFrom({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    maxConnectionsPerIp: 0,
+    idleTimeoutSec: 0,
+    slowConsumerCheckMs: Number(values['check-ms']),
+  });
   const srv = createServer(config, { log: createLogger(config) });
   const port = await srv.listen();
   const child = fork(new URL(import.meta.url), ['--client', String(port), '--sockets', String(sockets)], { execArgv: ['--import', 'tsx'] });

@@ -29,9 +29,11 @@ const commandBody: fc.Arbitrary<unknown> = fc.oneof(fc.jsonValue(), fc.dictionar
 /** Any JSON value, often shaped like a command: known keys with random values. */
 export const commandLikeJson: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue(),
-  fc.constantFrom(...COMMANDS).chain((command) =>
-    fc.record({ id: fc.oneof(fc.nat(), fc.integer(), fc.string(), fc.constant(null), fc.double()), [command]: commandBody }, { requiredKeys: [command] }),
-  ),
+  fc
+    .constantFrom(...COMMANDS)
+    .chain((command) =>
+      fc.record({ id: fc.oneof(fc.nat(), fc.integer(), fc.string(), fc.constant(null), fc.double()), [command]: commandBody }, { requiredKeys: [command] }),
+    ),
   fc.dictionary(fc.constantFrom(...COMMANDS, 'frobnicate', 'id'), commandBody, { maxKeys: 3 }),
 );
 
@@ -46,7 +48,12 @@ const validProto: Uint8Array[] = [
 
 /** Valid protobuf commands with a few bytes changed, cut or appended. */
 export const mutatedProto: fc.Arbitrary<Uint8Array> = fc
-  .tuple(fc.constantFrom(...validProto), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat(), fc.uint8Array({ maxLength: 8 }))
+  .tuple(
+    fc.constantFrom(...validProto),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+    fc.nat(),
+    fc.uint8Array({ maxLength: 8 }),
+  )
   .map(([base, edits, cut, tail]) => {
     const out = Uint8Array.from(base);
     for (const [at, byte] of edits) out[at % out.length] = byte;

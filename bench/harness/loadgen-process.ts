@@ -11,7 +11,11 @@ import type { FromPublisher, FromReceiver, FromStorm, ToLoadgen } from '../loadg
 import { fromNative, nativeCommand } from './native-receiver.js';
 
 type Message = FromReceiver | FromPublisher | FromStorm;
-interface Waiter<M> { type: string; resolve: (m: M) => void; reject: (e: Error) => void }
+interface Waiter<M> {
+  type: string;
+  resolve: (m: M) => void;
+  reject: (e: Error) => void;
+}
 
 /** A forked load generator; `M` is what it sends back. */
 export class LoadgenProcess<M extends Message> {

@@ -44,7 +44,10 @@ export interface RunOptions {
   progress: (line: string) => void;
 }
 
-interface Member { room: number; encoding: MemberEncoding }
+interface Member {
+  room: number;
+  encoding: MemberEncoding;
+}
 
 /** Members of every room, in room order: which room and which encoding each socket takes. */
 export function members(s: Scenario): Member[] {

@@ -47,7 +47,7 @@ function niceTicks(lo: number, hi: number, n: number): number[] {
   const span = hi - lo || 1;
   const step0 = span / n;
   const mag = 10 ** Math.floor(Math.log10(step0));
-  const step = ([1, 2, 5, 10].map((k) => k * mag).find((s) => s >= step0) ?? mag * 10);
+  const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= step0) ?? mag * 10;
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(v);
   return out;

@@ -48,7 +48,12 @@ export interface KindImpl<K extends Kind> {
 /** Every kind. */
 export const KINDS: { readonly [K in Kind]: KindImpl<K> } = {
   int: {
-    schema: (o) => z.number().int().min(o.min ?? Number.MIN_SAFE_INTEGER).max(o.max ?? Number.MAX_SAFE_INTEGER),
+    schema: (o) =>
+      z
+        .number()
+        .int()
+        .min(o.min ?? Number.MIN_SAFE_INTEGER)
+        .max(o.max ?? Number.MAX_SAFE_INTEGER),
     fromString(raw, where) {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${where}: expected an integer, got ${JSON.stringify(raw)}`);
       return Number(raw.trim());
@@ -90,7 +95,11 @@ export const KINDS: { readonly [K in Kind]: KindImpl<K> } = {
         z.strictObject({
           rooms: z.string().regex(/^(\*|[A-Za-z0-9_.:@~=+-]{1,128}\*?)$/, 'a room name, a prefix ending in *, or *'),
           size: z.number().int().min(0).max(1_000_000),
-          ttlSec: z.number().int().min(0).max(30 * 86_400),
+          ttlSec: z
+            .number()
+            .int()
+            .min(0)
+            .max(30 * 86_400),
         }),
       ),
     fromString(raw, where) {

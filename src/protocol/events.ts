@@ -52,7 +52,10 @@ function varintSize(n: number): number {
 export function spliceEventFrame(eventWithoutSeq: Uint8Array, seq: number): Uint8Array {
   eventWriter.reset();
   const seqField = seq === 0 ? 0 : 1 + varintSize(seq);
-  eventWriter.uint32(0x42).uint32(eventWithoutSeq.length + seqField).raw(eventWithoutSeq);
+  eventWriter
+    .uint32(0x42)
+    .uint32(eventWithoutSeq.length + seqField)
+    .raw(eventWithoutSeq);
   if (seq !== 0) eventWriter.uint32(0x10).uint64(seq);
   return eventWriter.finish(true);
 }

@@ -51,17 +51,11 @@ export function checkPayload(p: Payload, maxBytes: number, optional = false): vo
   if (p.text != null) {
     // A JS string of n UTF-16 units is at most 3n UTF-8 bytes.
     if (p.text.length * 3 > maxBytes && Buffer.byteLength(p.text) > maxBytes) {
-      throw new ProtocolError(
-        ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE,
-        `text is ${Buffer.byteLength(p.text)} bytes; the limit is ${maxBytes}`,
-      );
+      throw new ProtocolError(ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE, `text is ${Buffer.byteLength(p.text)} bytes; the limit is ${maxBytes}`);
     }
   } else if (p.data != null) {
     if (p.data.length > maxBytes) {
-      throw new ProtocolError(
-        ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE,
-        `data is ${p.data.length} bytes; the limit is ${maxBytes}`,
-      );
+      throw new ProtocolError(ErrorCode.ERROR_CODE_PAYLOAD_TOO_LARGE, `data is ${p.data.length} bytes; the limit is ${maxBytes}`);
     }
   } else if (!optional) {
     throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'payload is missing: set text or data');

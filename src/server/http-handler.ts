@@ -75,7 +75,14 @@ function encodeReply<K extends TypeName>(type: K, body: Messages[K], encoding: E
 type After = 'keep' | 'stop' | 'close';
 
 /** Writes a whole reply, then keeps, stops reading or closes the connection. */
-function writeReply(res: HttpResponse, status: string, contentType: string, payload: string | Uint8Array, headers: Record<string, string> = {}, after: After = 'keep'): void {
+function writeReply(
+  res: HttpResponse,
+  status: string,
+  contentType: string,
+  payload: string | Uint8Array,
+  headers: Record<string, string> = {},
+  after: After = 'keep',
+): void {
   if (res.aborted === true) return;
   res.cork(() => {
     if (after === 'stop') res.pause();
@@ -86,9 +93,26 @@ function writeReply(res: HttpResponse, status: string, contentType: string, payl
   });
 }
 
-function writeError(res: HttpResponse, err: ProtocolError, encoding: Encoding, status = httpStatus(err.code), extra: Record<string, string> = {}, after: After = 'keep'): void {
-  const headers = err.code === ErrorCode.ERROR_CODE_UNAUTHENTICATED || err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED ? { 'www-authenticate': 'Bearer realm="roomcast"', ...extra } : extra;
-  writeReply(res, status, encoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply('Error', { code: err.code, message: err.message }, encoding), headers, after);
+function writeError(
+  res: HttpResponse,
+  err: ProtocolError,
+  encoding: Encoding,
+  status = httpStatus(err.code),
+  extra: Record<string, string> = {},
+  after: After = 'keep',
+): void {
+  const headers =
+    err.code === ErrorCode.ERROR_CODE_UNAUTHENTICATED || err.code === ErrorCode.ERROR_CODE_TOKEN_EXPIRED
+      ? { 'www-authenticate': 'Bearer realm="roomcast"', ...extra }
+      : extra;
+  writeReply(
+    res,
+    status,
+    encoding === 'proto' ? PROTOBUF_TYPE : 'application/json',
+    encodeReply('Error', { code: err.code, message: err.message }, encoding),
+    headers,
+    after,
+  );
 }
 
 /**
@@ -201,7 +225,15 @@ export function handler(
     run().then(
       (reply) => {
         if ('text' in reply) writeReply(res, '200 OK', reply.contentType, reply.text, {}, after());
-        else writeReply(res, reply.status ?? '200 OK', replyEncoding === 'proto' ? PROTOBUF_TYPE : 'application/json', encodeReply(reply.type, reply.body, replyEncoding), {}, after());
+        else
+          writeReply(
+            res,
+            reply.status ?? '200 OK',
+            replyEncoding === 'proto' ? PROTOBUF_TYPE : 'application/json',
+            encodeReply(reply.type, reply.body, replyEncoding),
+            {},
+            after(),
+          );
       },
       (err: unknown) => {
         if (err instanceof ProtocolError) {
@@ -223,6 +255,13 @@ export function methodNotAllowed(ctx: ServerContext, allowed: string): (res: Htt
     if (refuseFraming(ctx, res, framing, encoding)) return;
     const unread = hasBody(framing);
     if (unread) ctx.stats.httpClosed.unread_body += 1;
-    writeError(res, new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `use ${allowed}`), encoding, '405 Method Not Allowed', { allow: allowed }, unread ? 'stop' : 'keep');
+    writeError(
+      res,
+      new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, `use ${allowed}`),
+      encoding,
+      '405 Method Not Allowed',
+      { allow: allowed },
+      unread ? 'stop' : 'keep',
+    );
   };
 }

@@ -21,7 +21,16 @@ function publish(ctx: ServerContext) {
     if (p.excludeSelf === true) throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'excludeSelf needs a publishing connection; the HTTP API has none');
     checkPayload(p, ctx.config.maxPayloadBytes);
     const source = checkSource(p.source);
-    const seq = await ctx.broker.publish({ room, timeUs: nowUs(), text: p.text ?? undefined, data: p.data ?? undefined, connId: '', userId: '', source, excludeSelf: false });
+    const seq = await ctx.broker.publish({
+      room,
+      timeUs: nowUs(),
+      text: p.text ?? undefined,
+      data: p.data ?? undefined,
+      connId: '',
+      userId: '',
+      source,
+      excludeSelf: false,
+    });
     return { type: 'PublishReply', body: { room, seq } };
   });
 }
@@ -41,7 +50,8 @@ function history(ctx: ServerContext) {
     const epoch = q.get('since_epoch');
     const since = epoch !== null ? { epoch, seq: intParam(q, 'since_seq') } : undefined;
     const reverse = q.get('reverse');
-    if (reverse !== null && reverse !== 'true' && reverse !== 'false') throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'reverse must be true or false');
+    if (reverse !== null && reverse !== 'true' && reverse !== 'false')
+      throw new ProtocolError(ErrorCode.ERROR_CODE_BAD_REQUEST, 'reverse must be true or false');
     const body = await readHistory(ctx, room, { since, limit: intParam(q, 'limit'), reverse: reverse === 'true' }, '');
     return { type: 'HistoryReply', body };
   });
@@ -49,7 +59,10 @@ function history(ctx: ServerContext) {
 
 /** Registers the core HTTP routes (call last: it adds the catch-all 404). */
 export function registerHttpRoutes(ctx: ServerContext, app: TemplatedApp): void {
-  app.get('/api/rooms', handler(ctx, {}, () => ({ type: 'RoomList', body: { rooms: ctx.rooms.list() } })));
+  app.get(
+    '/api/rooms',
+    handler(ctx, {}, () => ({ type: 'RoomList', body: { rooms: ctx.rooms.list() } })),
+  );
   app.post('/api/rooms/:room/publish', publish(ctx));
   app.get('/api/rooms/:room/history', history(ctx));
   app.any('/api/rooms/:room/history', methodNotAllowed(ctx, 'GET'));

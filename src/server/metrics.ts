@@ -67,8 +67,22 @@ export function createMetrics(ctx: ServerContext): Registry {
   const r = new Registry();
   const s: Stats = ctx.stats;
   collectDefaultMetrics({ register: r });
-  new Gauge({ name: 'roomcast_connections', help: 'Open WebSocket connections.', registers: [r], collect() { this.set(ctx.conns.size); } });
-  new Gauge({ name: 'roomcast_rooms', help: 'Rooms with members on this process.', registers: [r], collect() { this.set(ctx.rooms.size); } });
+  new Gauge({
+    name: 'roomcast_connections',
+    help: 'Open WebSocket connections.',
+    registers: [r],
+    collect() {
+      this.set(ctx.conns.size);
+    },
+  });
+  new Gauge({
+    name: 'roomcast_rooms',
+    help: 'Rooms with members on this process.',
+    registers: [r],
+    collect() {
+      this.set(ctx.rooms.size);
+    },
+  });
   counterFrom(r, 'roomcast_connections_opened_total', 'Connections accepted.', () => s.connectionsOpened);
   counterFrom(r, 'roomcast_messages_in_total', 'Frames received from clients.', () => s.framesIn);
   counterFrom(r, 'roomcast_bytes_in_total', 'Bytes of frames received from clients.', () => s.bytesIn);
@@ -77,14 +91,43 @@ export function createMetrics(ctx: ServerContext): Registry {
   counterFrom(r, 'roomcast_bytes_out_total', 'Bytes of event messages handed to sockets.', () => s.bytesOut);
   counterFrom(r, 'roomcast_presence_events_total', 'Join/leave events fanned out.', () => s.presenceEvents);
   counterFrom(r, 'roomcast_rate_limited_total', 'Frames refused by the per-connection rate limit.', () => s.rateLimited);
-  counterFrom(r, 'roomcast_slow_consumer_episodes_total', 'Times a connection was over maxBackpressure under the drop policy (uWS skipped messages for it).', () => s.slowConsumerEpisodes);
+  counterFrom(
+    r,
+    'roomcast_slow_consumer_episodes_total',
+    'Times a connection was over maxBackpressure under the drop policy (uWS skipped messages for it).',
+    () => s.slowConsumerEpisodes,
+  );
   labelledCounterFrom(r, 'roomcast_errors_total', 'Error replies, by code.', 'code', () =>
     Object.fromEntries(s.errors.flatMap((n, code) => (n > 0 ? [[errorCodeName(code), n]] : []))),
   );
-  labelledCounterFrom(r, 'roomcast_closed_total', 'Connections the server closed or refused, by reason (slow_consumer counts slow-consumer closes).', 'reason', () => s.closed);
-  labelledCounterFrom(r, 'roomcast_disconnects_total', 'Accepted connections that ended, by WebSocket close code (1006: no close frame, e.g. network loss, idle timeout).', 'code', () => s.disconnects);
-  labelledCounterFrom(r, 'roomcast_http_closed_total', 'HTTP connections not kept alive after the reply: unread_body (answered before the body ended, e.g. 413: no longer read, Connection: close), bad_framing (two different Content-Lengths, 400, closed at once).', 'reason', () => s.httpClosed);
-  labelledCounterFrom(r, 'roomcast_cutoffs_total', 'Connections uWS ended itself with no close frame (clients see 1006), by cause: invalid_utf8, frame_too_big, idle_timeout, bad_frame, lost (no reason: network loss or the full backpressure limit).', 'cause', () => s.cutoffs);
+  labelledCounterFrom(
+    r,
+    'roomcast_closed_total',
+    'Connections the server closed or refused, by reason (slow_consumer counts slow-consumer closes).',
+    'reason',
+    () => s.closed,
+  );
+  labelledCounterFrom(
+    r,
+    'roomcast_disconnects_total',
+    'Accepted connections that ended, by WebSocket close code (1006: no close frame, e.g. network loss, idle timeout).',
+    'code',
+    () => s.disconnects,
+  );
+  labelledCounterFrom(
+    r,
+    'roomcast_http_closed_total',
+    'HTTP connections not kept alive after the reply: unread_body (answered before the body ended, e.g. 413: no longer read, Connection: close), bad_framing (two different Content-Lengths, 400, closed at once).',
+    'reason',
+    () => s.httpClosed,
+  );
+  labelledCounterFrom(
+    r,
+    'roomcast_cutoffs_total',
+    'Connections uWS ended itself with no close frame (clients see 1006), by cause: invalid_utf8, frame_too_big, idle_timeout, bad_frame, lost (no reason: network loss or the full backpressure limit).',
+    'cause',
+    () => s.cutoffs,
+  );
   labelledCounterFrom(r, 'roomcast_auth_failures_total', 'Failed authentications, by reason.', 'reason', () => s.authFailures);
   counterFrom(r, 'roomcast_stream_resets_total', 'StreamReset notices fanned out (a room stream changed epoch under its members).', () => s.streamResets);
   counterFrom(r, 'roomcast_replayed_events_total', 'Events replayed to connections that joined with since.', () => s.replayedEvents);
@@ -96,8 +139,22 @@ export function createMetrics(ctx: ServerContext): Registry {
   const broker = ctx.broker;
   if (broker.usage !== undefined) {
     const usage = broker.usage.bind(broker);
-    new Gauge({ name: 'roomcast_history_bytes', help: 'Bytes held by the in-process broker for room streams and their history.', registers: [r], collect() { this.set(usage().bytes); } });
-    new Gauge({ name: 'roomcast_history_streams', help: 'Room streams held by the in-process broker (rooms with members or history).', registers: [r], collect() { this.set(usage().streams); } });
+    new Gauge({
+      name: 'roomcast_history_bytes',
+      help: 'Bytes held by the in-process broker for room streams and their history.',
+      registers: [r],
+      collect() {
+        this.set(usage().bytes);
+      },
+    });
+    new Gauge({
+      name: 'roomcast_history_streams',
+      help: 'Room streams held by the in-process broker (rooms with members or history).',
+      registers: [r],
+      collect() {
+        this.set(usage().streams);
+      },
+    });
   }
   r.registerMetric(fanoutHistogram(s));
   return r;

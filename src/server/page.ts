@@ -70,7 +70,10 @@ function loadPage(dir: string): PageFiles {
       body = readFileSync(join(dir, f.file));
     } catch (err) {
       if (!f.required) continue;
-      return { ok: false, problem: `cannot read ${f.file} of the built-in page from ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); run "npm run build"` };
+      return {
+        ok: false,
+        problem: `cannot read ${f.file} of the built-in page from ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); run "npm run build"`,
+      };
     }
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
     assets.set(f.path, { body, contentType: f.contentType, etag, headers: f.file.endsWith('.html') ? HTML_HEADERS : {} });
@@ -107,7 +110,8 @@ function serve(asset: Asset): (res: HttpResponse, req: HttpRequest) => void {
 
 /** The answer while the files are missing: what to do, without the server's paths (the log has those). */
 function unavailable(res: HttpResponse): void {
-  const body = 'roomcast: the built-in page is not available: its files (index.html, page.js, page.css) were not found where the server looks.\nBuild them with "npm run build" and restart; the server log names the directory.\n';
+  const body =
+    'roomcast: the built-in page is not available: its files (index.html, page.js, page.css) were not found where the server looks.\nBuild them with "npm run build" and restart; the server log names the directory.\n';
   res.cork(() => {
     res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain; charset=utf-8').writeHeader('cache-control', 'no-store').end(body);
   });

@@ -61,8 +61,18 @@ async function eventRow(page: Page, text: string): Promise<{ seq: string; time: 
   const row = page.locator('#events li.event').filter({ has: page.locator('.text', { hasText: text }) });
   await row.first().waitFor({ timeout: WAIT_MS });
   assert.equal(await row.count(), 1, `one row for ${JSON.stringify(text)}`);
-  const cell = (c: string) => row.locator(c).textContent().then((t) => t ?? '');
-  return { seq: await cell('.seq'), time: await cell('.time'), who: await cell('.who'), text: await cell('.text'), html: await row.locator('.text').innerHTML() };
+  const cell = (c: string) =>
+    row
+      .locator(c)
+      .textContent()
+      .then((t) => t ?? '');
+  return {
+    seq: await cell('.seq'),
+    time: await cell('.time'),
+    who: await cell('.who'),
+    text: await cell('.text'),
+    html: await row.locator('.text').innerHTML(),
+  };
 }
 
 describe('the built-in page in Chromium', { skip: missing }, () => {
@@ -80,7 +90,15 @@ describe('the built-in page in Chromium', { skip: missing }, () => {
       executablePath: CHROMIUM,
       headless: true,
       timeout: 30_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
   });
 
@@ -122,10 +140,17 @@ describe('the built-in page in Chromium', { skip: missing }, () => {
 
       // The server saw each page's choice of encoding (admin API, with an admin token).
       const admin = { authorization: `Bearer ${await hsToken(SECRET, { sub: 'ops', admin: true })}` };
-      for (const [user, encoding] of [['alice', 'json'], ['bob', 'proto']] as const) {
+      for (const [user, encoding] of [
+        ['alice', 'json'],
+        ['bob', 'proto'],
+      ] as const) {
         const res = await httpRequest(srv.http, 'GET', `/api/users/${user}/connections`, { headers: admin });
         const conns = (res.json() as { connections: Array<{ encoding: string; rooms: string[] }> }).connections;
-        assert.deepEqual(conns.map((c) => [c.encoding, c.rooms]), [[encoding, [ROOM]]], `${user}'s connection`);
+        assert.deepEqual(
+          conns.map((c) => [c.encoding, c.rooms]),
+          [[encoding, [ROOM]]],
+          `${user}'s connection`,
+        );
       }
 
       await publish(alice, 'hello from alice');

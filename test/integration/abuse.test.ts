@@ -19,7 +19,10 @@ before(async () => {
 after(async () => {
   // Everything published to the bystander's room while others misbehaved arrived, in order.
   const evs = await bystander.events('bystanders', published);
-  assert.deepEqual(evs.map((e) => e?.seq), Array.from({ length: published }, (_, i) => i + 1));
+  assert.deepEqual(
+    evs.map((e) => e?.seq),
+    Array.from({ length: published }, (_, i) => i + 1),
+  );
   bystander.close();
   await srv.close();
 });

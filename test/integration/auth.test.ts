@@ -28,7 +28,10 @@ describe('HS256 tokens', () => {
     const w = c.received[0]?.welcome;
     assert.equal(w?.userId, 'ada');
     assert.equal(w.authRequired, false);
-    assert.deepEqual(w.rooms?.map((r) => r.room), ['lobby']);
+    assert.deepEqual(
+      w.rooms?.map((r) => r.room),
+      ['lobby'],
+    );
     const r = await c.request({ publish: { room: 'lobby', text: 'hi' } });
     assert.equal(r.publish?.seq, 1);
     const [ev] = await c.events('lobby', 1);
@@ -126,7 +129,11 @@ describe('HS256 tokens', () => {
     const phone = await TestClient.connect(srv.url(`/rooms/user:ada?token=${await hsToken(SECRET, { sub: 'ada' })}`), 'proto');
     const laptop = await TestClient.connect(srv.url(`/rooms/user:ada?token=${await hsToken(SECRET, { sub: 'ada' })}`), 'json');
     const bob = await TestClient.connect(srv.url(`/ws?token=${await hsToken(SECRET, { sub: 'bob', rooms: { join: ['*'], publish: ['*'] } })}`), 'proto');
-    assert.equal((await bob.request({ join: { room: 'user:ada' } })).error?.code, ErrorCode.ERROR_CODE_PERMISSION_DENIED, "even '*' does not open someone else's channel");
+    assert.equal(
+      (await bob.request({ join: { room: 'user:ada' } })).error?.code,
+      ErrorCode.ERROR_CODE_PERMISSION_DENIED,
+      "even '*' does not open someone else's channel",
+    );
     const res = await httpRequest(srv.http, 'POST', '/api/rooms/user:ada/publish', {
       body: '{"text":"for ada"}',
       headers: { authorization: `Bearer ${await hsToken(SECRET, { sub: 'backend', admin: true })}` },
@@ -213,7 +220,15 @@ describe('public-key tokens', () => {
     const one = await generateKeyPair('ES256');
     const two = await generateKeyPair('ES256');
     const jwksFile = join(dir, 'jwks.json');
-    writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(one.publicKey)), kid: 'one', alg: 'ES256' }, { ...(await exportJWK(two.publicKey)), kid: 'two', alg: 'ES256' }] }));
+    writeFileSync(
+      jwksFile,
+      JSON.stringify({
+        keys: [
+          { ...(await exportJWK(one.publicKey)), kid: 'one', alg: 'ES256' },
+          { ...(await exportJWK(two.publicKey)), kid: 'two', alg: 'ES256' },
+        ],
+      }),
+    );
     const srv = await startServer({ authJwksFile: jwksFile });
     try {
       const token = await new SignJWT({ sub: 'ec-user' }).setProtectedHeader({ alg: 'ES256', kid: 'two' }).setExpirationTime('1h').sign(two.privateKey);

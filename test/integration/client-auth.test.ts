@@ -45,7 +45,10 @@ describe('the SDK with authentication', () => {
     await c.connect();
     const r = await c.refresh(await hsToken(SECRET, { sub: 'ref' }, '2h'));
     assert.ok(r.expiresAtUs / 1000 > Date.now() + 3_600_000);
-    await assert.rejects(c.refresh(await hsToken(SECRET, { sub: 'someone-else' })), (e: unknown) => e instanceof ServerError && e.code === ErrorCode.ERROR_CODE_PERMISSION_DENIED);
+    await assert.rejects(
+      c.refresh(await hsToken(SECRET, { sub: 'someone-else' })),
+      (e: unknown) => e instanceof ServerError && e.code === ErrorCode.ERROR_CODE_PERMISSION_DENIED,
+    );
     await c.close();
   });
 

@@ -62,15 +62,21 @@ describe('the SDK against the server', () => {
     assert.deepEqual(await j.publish('mixed', 'json, not to itself', { excludeSelf: true }), { room: 'mixed', seq: 3 });
     await until(() => pe.length === 3 && je.length === 2, 'every event');
 
-    assert.deepEqual(pe.map((e) => [e.seq, e.text, e.data, e.fromSelf]), [
-      [1, 'from proto', undefined, true],
-      [2, undefined, new Uint8Array([0, 1, 254, 255]), false],
-      [3, 'json, not to itself', undefined, false],
-    ]);
-    assert.deepEqual(je.map((e) => [e.seq, e.text, e.data, e.fromSelf]), [
-      [1, 'from proto', undefined, false],
-      [2, undefined, new Uint8Array([0, 1, 254, 255]), true],
-    ]);
+    assert.deepEqual(
+      pe.map((e) => [e.seq, e.text, e.data, e.fromSelf]),
+      [
+        [1, 'from proto', undefined, true],
+        [2, undefined, new Uint8Array([0, 1, 254, 255]), false],
+        [3, 'json, not to itself', undefined, false],
+      ],
+    );
+    assert.deepEqual(
+      je.map((e) => [e.seq, e.text, e.data, e.fromSelf]),
+      [
+        [1, 'from proto', undefined, false],
+        [2, undefined, new Uint8Array([0, 1, 254, 255]), true],
+      ],
+    );
     for (const e of [...pe, ...je]) {
       assert.equal(typeof e.seq, 'number');
       assert.ok(e.timeUs >= before && e.timeUs <= Date.now() * 1000 + 1000, `timeUs ${e.timeUs} is now, in microseconds, as a number`);

@@ -12,7 +12,11 @@ import { CloseCode, ErrorCode } from '../../src/protocol/errors.js';
 import { anyBytes, commandLikeJson, fuzzRuns, fuzzSeed, mutatedProto } from '../fuzz-helpers.js';
 import { httpRequest, startServer, TestClient, type TestServer, withTimeout } from '../helpers.js';
 
-const ERROR_CODES = new Set(Object.values(ErrorCode).filter((v): v is ErrorCode => typeof v === 'number' && v !== ErrorCode.ERROR_CODE_UNSPECIFIED && v !== ErrorCode.ERROR_CODE_INTERNAL));
+const ERROR_CODES = new Set(
+  Object.values(ErrorCode).filter(
+    (v): v is ErrorCode => typeof v === 'number' && v !== ErrorCode.ERROR_CODE_UNSPECIFIED && v !== ErrorCode.ERROR_CODE_INTERNAL,
+  ),
+);
 /** Close codes a frame may earn: the close command, uWS's cut-off (bad UTF-8, too big), 1009, 4500. */
 const CLOSE_CODES = new Set([CloseCode.CLOSE_CODE_NORMAL, 1006, CloseCode.CLOSE_CODE_MESSAGE_TOO_BIG, CloseCode.CLOSE_CODE_PROTOCOL_ABUSE]);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -33,7 +37,11 @@ before(async () => {
 after(async () => {
   fuzzer?.close();
   const evs = await bystander.events('fuzz-bystander', published, 10_000);
-  assert.deepEqual(evs.map((e) => e?.seq), Array.from({ length: published }, (_, i) => i + 1), 'the bystander lost nothing');
+  assert.deepEqual(
+    evs.map((e) => e?.seq),
+    Array.from({ length: published }, (_, i) => i + 1),
+    'the bystander lost nothing',
+  );
   bystander.close();
   await srv.close();
 });
@@ -117,11 +125,17 @@ describe('live server fuzz', () => {
   };
 
   it('arbitrary bytes as binary frames', async () => {
-    await fc.assert(fc.asyncProperty(anyBytes, (b) => check(b, true)), { numRuns: runs, ...fuzzSeed() });
+    await fc.assert(
+      fc.asyncProperty(anyBytes, (b) => check(b, true)),
+      { numRuns: runs, ...fuzzSeed() },
+    );
   });
 
   it('arbitrary bytes as text frames', async () => {
-    await fc.assert(fc.asyncProperty(anyBytes, (b) => check(b, false)), { numRuns: runs, ...fuzzSeed() });
+    await fc.assert(
+      fc.asyncProperty(anyBytes, (b) => check(b, false)),
+      { numRuns: runs, ...fuzzSeed() },
+    );
   });
 
   it('arbitrary JSON as text and as binary frames', async () => {
@@ -132,6 +146,9 @@ describe('live server fuzz', () => {
   });
 
   it('valid protobuf commands with bytes changed', async () => {
-    await fc.assert(fc.asyncProperty(mutatedProto, (b) => check(b, true)), { numRuns: runs, ...fuzzSeed() });
+    await fc.assert(
+      fc.asyncProperty(mutatedProto, (b) => check(b, true)),
+      { numRuns: runs, ...fuzzSeed() },
+    );
   });
 });

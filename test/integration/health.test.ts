@@ -24,9 +24,28 @@ describe('GET /healthz counters', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('cache-control'), 'no-store');
     const h = res.json() as Record<string, number | string>;
-    assert.deepEqual(Object.keys(h).sort(), ['bytesIn', 'bytesOut', 'connections', 'connectionsOpened', 'messagesIn', 'messagesOut', 'publications', 'rooms', 'status', 'uptimeSec']);
+    assert.deepEqual(Object.keys(h).sort(), [
+      'bytesIn',
+      'bytesOut',
+      'connections',
+      'connectionsOpened',
+      'messagesIn',
+      'messagesOut',
+      'publications',
+      'rooms',
+      'status',
+      'uptimeSec',
+    ]);
     assert.deepEqual(
-      { status: h.status, connections: h.connections, rooms: h.rooms, connectionsOpened: h.connectionsOpened, messagesIn: h.messagesIn, publications: h.publications, messagesOut: h.messagesOut },
+      {
+        status: h.status,
+        connections: h.connections,
+        rooms: h.rooms,
+        connectionsOpened: h.connectionsOpened,
+        messagesIn: h.messagesIn,
+        publications: h.publications,
+        messagesOut: h.messagesOut,
+      },
       { status: 'ok', connections: 2, rooms: 1, connectionsOpened: 2, messagesIn: 1, publications: 1, messagesOut: 2 },
     );
     assert.ok(typeof h.bytesIn === 'number' && h.bytesIn > 0 && typeof h.bytesOut === 'number' && h.bytesOut > 0);

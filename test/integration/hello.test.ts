@@ -87,7 +87,10 @@ for (const encoding of ['proto', 'json'] as const) {
       const closed = await c.closed;
       assert.equal(closed.code, CloseCode.CLOSE_CODE_NORMAL);
       assert.equal(closed.reason, 'closed on request');
-      assert.ok(c.received.some((m) => m.id === id && m.close != null), 'the CloseReply arrived before the close');
+      assert.ok(
+        c.received.some((m) => m.id === id && m.close != null),
+        'the CloseReply arrived before the close',
+      );
     });
   });
 }

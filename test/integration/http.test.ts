@@ -23,7 +23,10 @@ describe('POST /api/rooms/:room/publish', () => {
   it('publishes a JSON body to every member of both encodings, with a sequence number', async () => {
     const p = await TestClient.connect(srv.url('/rooms/news'), 'proto');
     const j = await TestClient.connect(srv.url('/rooms/news'), 'json');
-    const res = await httpRequest(srv.http, 'POST', '/api/rooms/news/publish', { body: JSON.stringify({ text: 'extra!' }), headers: { ...auth, 'content-type': 'application/json' } });
+    const res = await httpRequest(srv.http, 'POST', '/api/rooms/news/publish', {
+      body: JSON.stringify({ text: 'extra!' }),
+      headers: { ...auth, 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/json');
     assert.deepEqual(res.json(), { room: 'news', seq: '1' });
@@ -79,10 +82,16 @@ describe('POST /api/rooms/:room/publish', () => {
     assert.equal(json.status, 200, json.body.toString());
     // Publish with text "b" and an unknown field 15 (length-delimited, 1 byte).
     const proto = new Uint8Array([...encodeProto('Publish', { text: 'b' }), 0x7a, 0x01, 0x00]);
-    const bin = await httpRequest(srv.http, 'POST', '/api/rooms/newer/publish', { body: proto, headers: { ...auth, 'content-type': 'application/x-protobuf' } });
+    const bin = await httpRequest(srv.http, 'POST', '/api/rooms/newer/publish', {
+      body: proto,
+      headers: { ...auth, 'content-type': 'application/x-protobuf' },
+    });
     assert.equal(bin.status, 200);
     const evs = await c.events('newer', 2);
-    assert.deepEqual(evs.map((e) => e?.text), ['a', 'b']);
+    assert.deepEqual(
+      evs.map((e) => e?.text),
+      ['a', 'b'],
+    );
     c.close();
   });
 
@@ -132,7 +141,14 @@ describe('POST /api/rooms/:room/publish', () => {
       ['excludeSelf', '/api/rooms/a/publish', '{"text":"x","excludeSelf":true}', 400, 'ERROR_CODE_BAD_REQUEST'],
       ['payload too large', '/api/rooms/a/publish', JSON.stringify({ text: 'x'.repeat(1025) }), 413, 'ERROR_CODE_PAYLOAD_TOO_LARGE'],
       ['body too large', '/api/rooms/a/publish', 'x'.repeat(5000), 413, 'ERROR_CODE_PAYLOAD_TOO_LARGE'],
-      ['bad protobuf', '/api/rooms/a/publish', new Uint8Array([0x12, 0x40]), 400, 'ERROR_CODE_MALFORMED_FRAME', { 'content-type': 'application/x-protobuf', accept: 'application/json' }],
+      [
+        'bad protobuf',
+        '/api/rooms/a/publish',
+        new Uint8Array([0x12, 0x40]),
+        400,
+        'ERROR_CODE_MALFORMED_FRAME',
+        { 'content-type': 'application/x-protobuf', accept: 'application/json' },
+      ],
     ];
     for (const [name, path, body, status, code, headers] of cases) {
       const res = await httpRequest(srv.http, 'POST', path, { body, headers: { ...auth, ...headers } });
@@ -162,10 +178,16 @@ describe('GET /api/rooms and /healthz', () => {
     const res = await httpRequest(srv.http, 'GET', '/api/rooms', { headers: auth });
     assert.equal(res.status, 200);
     const rooms = (res.json() as { rooms: Array<{ name: string; members: number }> }).rooms;
-    assert.deepEqual(rooms.find((r) => r.name === 'listed'), { name: 'listed', members: 2 });
+    assert.deepEqual(
+      rooms.find((r) => r.name === 'listed'),
+      { name: 'listed', members: 2 },
+    );
     const bin = await httpRequest(srv.http, 'GET', '/api/rooms', { headers: { ...auth, accept: 'application/x-protobuf' } });
     const decoded = decodeProto('RoomList', new Uint8Array(bin.body)) as { rooms: Array<{ name: string; members: number }> };
-    assert.deepEqual(decoded.rooms.find((r) => r.name === 'listed'), { name: 'listed', members: 2 });
+    assert.deepEqual(
+      decoded.rooms.find((r) => r.name === 'listed'),
+      { name: 'listed', members: 2 },
+    );
     a.close();
     b.close();
   });

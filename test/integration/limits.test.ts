@@ -32,12 +32,18 @@ describe('rate limit', () => {
       assert.equal(closed.code, CloseCode.CLOSE_CODE_FLOODING);
       const limited = flooder.received.filter((m) => m.error?.code === ErrorCode.ERROR_CODE_RATE_LIMITED);
       assert.equal(limited.length, 199, 'an error for each refused frame before the close');
-      assert.ok(limited.every((m) => (m.id ?? 0) > 0), 'errors carry the refused request ids');
+      assert.ok(
+        limited.every((m) => (m.id ?? 0) > 0),
+        'errors carry the refused request ids',
+      );
       const answered = flooder.received.filter((m) => m.echo != null).length;
       assert.ok(answered >= 20 && answered < 60, `the burst (20) and the refill were served: ${answered}`);
       await calmLoop;
       const evs = await calm.events('shared', calmSent);
-      assert.deepEqual(evs.map((e) => e?.text), Array.from({ length: 20 }, (_, i) => `calm ${i}`));
+      assert.deepEqual(
+        evs.map((e) => e?.text),
+        Array.from({ length: 20 }, (_, i) => `calm ${i}`),
+      );
       rtts.sort((a, b) => a - b);
       console.log(`# calm client publish round trip during the flood: median ${String(rtts[10]?.toFixed(2))} ms, max ${String(rtts.at(-1)?.toFixed(2))} ms`);
       assert.ok(srv.server.stats.rateLimited >= 199);

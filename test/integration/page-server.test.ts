@@ -29,7 +29,10 @@ describe('the page option', () => {
     assert.equal(loadConfig([], {}).config.page, 'auto');
     assert.equal(loadConfig(['--page', 'off'], {}).config.page, 'off');
     assert.equal(loadConfig([], { ROOMCAST_PAGE: 'on' }).config.page, 'on');
-    assert.throws(() => loadConfig(['--page', 'yes'], {}), (err: unknown) => err instanceof ConfigError && err.message.includes('--page'));
+    assert.throws(
+      () => loadConfig(['--page', 'yes'], {}),
+      (err: unknown) => err instanceof ConfigError && err.message.includes('--page'),
+    );
   });
 
   it('finds the bundle in dist/web, also when the server runs from source', () => {
@@ -66,7 +69,8 @@ describe('serving the page', () => {
     assert.equal(res.headers.get('cache-control'), 'no-cache');
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     const csp = res.headers.get('content-security-policy') ?? '';
-    for (const d of ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) assert.ok(csp.includes(d), `CSP has ${d}: ${csp}`);
+    for (const d of ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"])
+      assert.ok(csp.includes(d), `CSP has ${d}: ${csp}`);
     assert.deepEqual(res.body, readFileSync(join(dir, 'index.html')));
     const etag = res.headers.get('etag') ?? '';
     assert.match(etag, /^"[\w-]{22}"$/);
@@ -83,7 +87,11 @@ describe('serving the page', () => {
     const html = readFileSync(join(dir, 'index.html'), 'utf8');
     const named = [...html.matchAll(/(?:src|href)="([\w.-]+\.(?:js|css))"/g)].map((m) => m[1] ?? '');
     assert.deepEqual(named.sort(), ['page.css', 'page.js']);
-    const types: Record<string, string> = { 'page.js': 'text/javascript; charset=utf-8', 'page.css': 'text/css; charset=utf-8', 'page.js.map': 'application/json; charset=utf-8' };
+    const types: Record<string, string> = {
+      'page.js': 'text/javascript; charset=utf-8',
+      'page.css': 'text/css; charset=utf-8',
+      'page.js.map': 'application/json; charset=utf-8',
+    };
     for (const [file, type] of Object.entries(types)) {
       const res = await httpRequest(on.http, 'GET', `/${file}`);
       assert.equal(res.status, 200, file);
@@ -96,7 +104,10 @@ describe('serving the page', () => {
     const js = readFileSync(join(dir, 'page.js'), 'utf8');
     assert.match(js, /\/\/# sourceMappingURL=page\.js\.map\s*$/);
     const map = JSON.parse(readFileSync(join(dir, 'page.js.map'), 'utf8')) as { sources: string[] };
-    assert.ok(map.sources.some((s) => s.endsWith('src/web/page.ts')), 'page.ts is in the map');
+    assert.ok(
+      map.sources.some((s) => s.endsWith('src/web/page.ts')),
+      'page.ts is in the map',
+    );
   });
 
   it('answers other methods with 405', async () => {

@@ -28,7 +28,10 @@ describe('presence', () => {
     const watcher = await as('watcher', 'chat:one', 'json');
     const adaPhone = await as('ada', 'chat:one');
     const adaLaptop = await as('ada', 'chat:one', 'json');
-    const joins = async () => (await watcher.waitFor(() => watcher.received.filter((m) => m.presenceEvent?.action === PresenceAction.PRESENCE_ACTION_JOIN).length >= 3, 'three joins'), watcher.received.filter((m) => m.presenceEvent?.action === PresenceAction.PRESENCE_ACTION_JOIN).map((m) => m.presenceEvent));
+    const joins = async () => (
+      await watcher.waitFor(() => watcher.received.filter((m) => m.presenceEvent?.action === PresenceAction.PRESENCE_ACTION_JOIN).length >= 3, 'three joins'),
+      watcher.received.filter((m) => m.presenceEvent?.action === PresenceAction.PRESENCE_ACTION_JOIN).map((m) => m.presenceEvent)
+    );
     const seen = await joins();
     assert.deepEqual(
       seen.map((e) => [e?.userId, e?.connId]),
@@ -42,7 +45,10 @@ describe('presence', () => {
     const leave = await watcher.waitFor((m) => m.presenceEvent?.action === PresenceAction.PRESENCE_ACTION_LEAVE, 'leave');
     assert.deepEqual([leave.presenceEvent?.room, leave.presenceEvent?.userId, leave.presenceEvent?.connId], ['chat:one', 'ada', adaPhone.connId]);
     await adaLaptop.request({ leave: { room: 'chat:one' } });
-    await watcher.waitFor((m) => m.presenceEvent?.action === PresenceAction.PRESENCE_ACTION_LEAVE && m.presenceEvent.connId === adaLaptop.connId, 'leave by command');
+    await watcher.waitFor(
+      (m) => m.presenceEvent?.action === PresenceAction.PRESENCE_ACTION_LEAVE && m.presenceEvent.connId === adaLaptop.connId,
+      'leave by command',
+    );
     watcher.close();
     adaLaptop.close();
   });
@@ -53,7 +59,9 @@ describe('presence', () => {
     const b = await as('ben', 'chat:two');
     const outsider = await as('out', 'elsewhere');
     const p = await b.request({ presence: { room: 'chat:two' } });
-    const members = (p.presence?.members ?? []).map((m) => ({ userId: m.userId, connIds: [...(m.connIds ?? [])].sort() })).sort((x, y) => (x.userId ?? '').localeCompare(y.userId ?? ''));
+    const members = (p.presence?.members ?? [])
+      .map((m) => ({ userId: m.userId, connIds: [...(m.connIds ?? [])].sort() }))
+      .sort((x, y) => (x.userId ?? '').localeCompare(y.userId ?? ''));
     assert.deepEqual(members, [
       { userId: 'ann', connIds: [a1.connId, a2.connId].sort() },
       { userId: 'ben', connIds: [b.connId] },
@@ -86,7 +94,9 @@ describe('admin API', () => {
     const c2 = await as('lister', 'room-b', 'json');
     const res = await httpRequest(srv.http, 'GET', '/api/users/lister/connections', { headers: api });
     assert.equal(res.status, 200);
-    const list = decodeJson('ConnectionList', res.body) as { connections: Array<{ connId: string; rooms: string[]; encoding: string; remoteAddress: string; connectedAtUs: number }> };
+    const list = decodeJson('ConnectionList', res.body) as {
+      connections: Array<{ connId: string; rooms: string[]; encoding: string; remoteAddress: string; connectedAtUs: number }>;
+    };
     const byId = new Map(list.connections.map((c) => [c.connId, c]));
     assert.deepEqual(byId.get(c1.connId)?.rooms, ['chat:a']);
     assert.equal(byId.get(c2.connId)?.encoding, 'json');

@@ -21,8 +21,14 @@ describe('ticker', () => {
         assert.ok(Math.abs(shown - Date.now()) < 10_000, `tick text ${String(ev.text)} is the current time`);
         assert.equal(Math.floor(Number(ev.timeUs ?? 0) / 1000), shown, 'text and timeUs agree to the millisecond');
       }
-      assert.deepEqual(evsA.slice(0, 3).map((e) => e?.seq), [1, 2, 3]);
-      assert.ok(a.received.every((m) => m.event == null || m.event.room === 'tick-a'), 'only its own room');
+      assert.deepEqual(
+        evsA.slice(0, 3).map((e) => e?.seq),
+        [1, 2, 3],
+      );
+      assert.ok(
+        a.received.every((m) => m.event == null || m.event.room === 'tick-a'),
+        'only its own room',
+      );
       a.close();
       b.close();
     } finally {
@@ -65,7 +71,11 @@ describe('slow consumers', () => {
       assert.match(closed.reason, /slow consumer/);
       assert.equal(srv.server.stats.closed.slow_consumer, 1);
       const evs = await fast.events('firehose', sent, 10_000);
-      assert.deepEqual(evs.map((e) => e?.seq), Array.from({ length: sent }, (_, i) => i + 1), 'the reading client lost nothing');
+      assert.deepEqual(
+        evs.map((e) => e?.seq),
+        Array.from({ length: sent }, (_, i) => i + 1),
+        'the reading client lost nothing',
+      );
       fast.close();
     } finally {
       await srv.close();
@@ -98,11 +108,19 @@ describe('slow consumers', () => {
           await sleep(Math.max(0, 10 - (Date.now() - tickStart)));
         }
         socket.resume();
-        const closed = await withTimeout(slow.closed, 10_000, 'the slow reader\'s close');
-        assert.equal(closed.code, CloseCode.CLOSE_CODE_SLOW_CONSUMER, `run ${run}: closed with ${closed.code} after ${Date.now() - started} ms and ${sent} events`);
+        const closed = await withTimeout(slow.closed, 10_000, "the slow reader's close");
+        assert.equal(
+          closed.code,
+          CloseCode.CLOSE_CODE_SLOW_CONSUMER,
+          `run ${run}: closed with ${closed.code} after ${Date.now() - started} ms and ${sent} events`,
+        );
         assert.match(closed.reason, /slow consumer/);
         const evs = await fast.events(room, sent, 20_000);
-        assert.deepEqual(evs.map((e) => e?.seq), Array.from({ length: sent }, (_, i) => i + 1), `run ${run}: the reading member lost nothing`);
+        assert.deepEqual(
+          evs.map((e) => e?.seq),
+          Array.from({ length: sent }, (_, i) => i + 1),
+          `run ${run}: the reading member lost nothing`,
+        );
         fast.close();
         publisher.close();
       }

@@ -12,7 +12,10 @@ import { RecoveryResult, type ServerMessage } from '../../src/protocol/types.js'
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { httpRequest, sleep, startServer, TestClient, type TestServer } from '../helpers.js';
 
-interface Position { epoch: string; seq: number }
+interface Position {
+  epoch: string;
+  seq: number;
+}
 
 /** Publishes `n` text events over HTTP: "<prefix>1" .. "<prefix>n". */
 async function publishHttp(srv: TestServer, room: string, n: number, prefix = 'm'): Promise<number[]> {
@@ -61,10 +64,17 @@ describe('recovery (in-process broker)', () => {
       a.close();
       await a.closed;
       const seqs = await publishHttp(srv, 'lone', 50);
-      assert.deepEqual(seqs, Array.from({ length: 50 }, (_, i) => i + 1), 'a room with history sequences without members');
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: 50 }, (_, i) => i + 1),
+        'a room with history sequences without members',
+      );
       const b = await TestClient.connect(srv.url(), 'proto');
       const { reply, before } = await rejoin(b, 'lone', pos);
-      assert.deepEqual(before, Array.from({ length: 50 }, (_, i) => `m${i + 1}`));
+      assert.deepEqual(
+        before,
+        Array.from({ length: 50 }, (_, i) => `m${i + 1}`),
+      );
       assert.equal(reply?.recovered, true);
       assert.equal(reply.recovery, RecoveryResult.RECOVERY_RESULT_RECOVERED);
       assert.equal(Number(reply.missed), 50);
@@ -125,10 +135,17 @@ describe('recovery (in-process broker)', () => {
       const r = await b.request({ join: { room: 'js', since: { epoch: mid.epoch, seq: 1 } } });
       assert.equal(r.join?.recovered, true);
       const replayed = b.eventsSoFar('js');
-      assert.deepEqual(replayed.map((e) => Number(e.seq)), [2, 3]);
+      assert.deepEqual(
+        replayed.map((e) => Number(e.seq)),
+        [2, 3],
+      );
       assert.deepEqual([...(replayed[0]?.data ?? [])], [1, 2, 3]);
       assert.equal(replayed[1]?.text, 'three');
-      assert.equal(b.binary.every((x) => !x), true, 'JSON frames only');
+      assert.equal(
+        b.binary.every((x) => !x),
+        true,
+        'JSON frames only',
+      );
       const c = await TestClient.connect(srv.url(), 'proto');
       const none = await c.request({ join: { room: 'js', since: end } });
       assert.equal(none.join?.recovered, true);
@@ -168,7 +185,11 @@ describe('recovery (in-process broker)', () => {
         const after = b.eventsSoFar('busy').map((e) => Number(e.seq));
         const all = [...before, ...after];
         const first = all[0] ?? 0;
-        assert.deepEqual(all, Array.from({ length: all.length }, (_, i) => first + i), `round ${round}: contiguous, no duplicate`);
+        assert.deepEqual(
+          all,
+          Array.from({ length: all.length }, (_, i) => first + i),
+          `round ${round}: contiguous, no duplicate`,
+        );
         b.close();
       }
       running = false;
@@ -238,7 +259,13 @@ describe('recovery (in-process broker)', () => {
   });
 
   it('a replay larger than the send buffer allows at once is paced by drains, with live events flowing, and recovers everything', async () => {
-    const srv = await startServer({ maxPayloadBytes: 4096, maxFrameBytes: 8192, maxBackpressure: 16_384, rateLimitPerSec: 0, history: [{ rooms: '*', size: 1000, ttlSec: 60 }] });
+    const srv = await startServer({
+      maxPayloadBytes: 4096,
+      maxFrameBytes: 8192,
+      maxBackpressure: 16_384,
+      rateLimitPerSec: 0,
+      history: [{ rooms: '*', size: 1000, ttlSec: 60 }],
+    });
     try {
       const a = await TestClient.connect(srv.url('/rooms/big'), 'proto');
       const pos = positionOf(a, 'big');
@@ -258,13 +285,20 @@ describe('recovery (in-process broker)', () => {
       const b = await TestClient.connect(srv.url(), 'json');
       const reply = await b.request({ join: { room: 'big', since: pos } }, undefined);
       assert.equal(reply.join?.recovered, true, '180 KB of replay through a 16 KB send buffer');
-      assert.ok(Number(reply.join.missed) >= 60, `missed ${String(reply.join.missed)}: the 60 published over HTTP and what the live member sent before the join`);
+      assert.ok(
+        Number(reply.join.missed) >= 60,
+        `missed ${String(reply.join.missed)}: the 60 published over HTTP and what the live member sent before the join`,
+      );
       await sleep(100);
       running = false;
       await pump;
       await b.events('big', Number(reply.join.seq) + 5);
       const seqs = b.eventsSoFar('big').map((e) => Number(e.seq));
-      assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'contiguous from 1, no duplicate');
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: seqs.length }, (_, i) => i + 1),
+        'contiguous from 1, no duplicate',
+      );
       assert.equal(b.eventsSoFar('big')[59]?.text?.length, 3000 + 2);
       for (const c of [live, b]) c.close();
     } finally {
@@ -278,22 +312,37 @@ describe('recovery (in-process broker)', () => {
       await publishHttp(srv, 'open:h', 5);
       const c = await TestClient.connect(srv.url(), 'proto');
       const newest = await c.request({ history: { room: 'open:h', limit: 2 } });
-      assert.deepEqual(newest.history?.events?.map((e) => e.text), ['m4', 'm5']);
+      assert.deepEqual(
+        newest.history?.events?.map((e) => e.text),
+        ['m4', 'm5'],
+      );
       const reversed = await c.request({ history: { room: 'open:h', limit: 3, reverse: true } });
-      assert.deepEqual(reversed.history?.events?.map((e) => e.text), ['m5', 'm4', 'm3']);
+      assert.deepEqual(
+        reversed.history?.events?.map((e) => e.text),
+        ['m5', 'm4', 'm3'],
+      );
       const epoch = newest.history.epoch ?? '';
       const since = await c.request({ history: { room: 'open:h', since: { epoch, seq: 2 }, limit: 2 } });
-      assert.deepEqual(since.history?.events?.map((e) => Number(e.seq)), [3, 4]);
+      assert.deepEqual(
+        since.history?.events?.map((e) => Number(e.seq)),
+        [3, 4],
+      );
       assert.equal(since.history.complete, false, 'cut at the limit');
       const rest = await c.request({ history: { room: 'open:h', since: { epoch, seq: 4 } } });
-      assert.deepEqual(rest.history?.events?.map((e) => e.text), ['m5']);
+      assert.deepEqual(
+        rest.history?.events?.map((e) => e.text),
+        ['m5'],
+      );
       assert.equal(rest.history.complete, true);
       const denied = await c.request({ history: { room: 'closed' } });
       assert.equal(denied.error?.code, ErrorCode.ERROR_CODE_PERMISSION_DENIED);
       const res = await httpRequest(srv.http, 'GET', `/api/rooms/open:h/history?since_epoch=${epoch}&since_seq=3`);
       assert.equal(res.status, 200);
       const body = res.json() as { epoch: string; seq: string; events: Array<{ text: string; seq: string }>; complete: boolean };
-      assert.deepEqual(body.events.map((e) => e.text), ['m4', 'm5']);
+      assert.deepEqual(
+        body.events.map((e) => e.text),
+        ['m4', 'm5'],
+      );
       assert.equal(body.complete, true);
       assert.equal(body.seq, '5');
       const bad = await httpRequest(srv.http, 'GET', '/api/rooms/open:h/history?limit=x');

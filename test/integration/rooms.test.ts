@@ -37,8 +37,11 @@ describe('joining and leaving', () => {
   it('joins the room in the URL path on connect, and reports its sequence number', async () => {
     const c = await TestClient.connect(srv.url('/rooms/url-room'), 'json');
     const joined = c.received[0]?.welcome?.rooms ?? [];
-    assert.deepEqual(joined.map((r) => ({ room: r.room, seq: r.seq })), [{ room: 'url-room', seq: 0 }]);
-    assert.match(String(joined[0]?.epoch), /^[0-9a-f]{16}$/, 'the room stream\'s epoch');
+    assert.deepEqual(
+      joined.map((r) => ({ room: r.room, seq: r.seq })),
+      [{ room: 'url-room', seq: 0 }],
+    );
+    assert.match(String(joined[0]?.epoch), /^[0-9a-f]{16}$/, "the room stream's epoch");
     await waitForRooms((rooms) => rooms.some((r) => r.name === 'url-room' && r.members === 1), 'url-room should have 1 member');
     c.close();
     await waitForRooms((rooms) => !rooms.some((r) => r.name === 'url-room'), 'url-room should be gone after its only member left');
@@ -58,7 +61,10 @@ describe('joining and leaving', () => {
     await c.request({ join: { room: 'cmd-b' } });
     const again = await c.request({ join: { room: 'cmd-a' } });
     assert.equal(again.join?.room, 'cmd-a');
-    await waitForRooms((rooms) => rooms.filter((r) => r.name.startsWith('cmd-')).every((r) => r.members === 1) && rooms.filter((r) => r.name.startsWith('cmd-')).length === 2, 'two rooms with one member each');
+    await waitForRooms(
+      (rooms) => rooms.filter((r) => r.name.startsWith('cmd-')).every((r) => r.members === 1) && rooms.filter((r) => r.name.startsWith('cmd-')).length === 2,
+      'two rooms with one member each',
+    );
     const left = await c.request({ leave: { room: 'cmd-a' } });
     assert.deepEqual(left.leave, { room: 'cmd-a' });
     const notIn = await c.request({ leave: { room: 'cmd-a' } });
@@ -99,7 +105,11 @@ describe('publishing', () => {
     assert.deepEqual([r1.publish?.seq, r2.publish?.seq, r3.publish?.seq], [1, 2, 3]);
     for (const m of members) {
       const evs = await m.events(room, 3);
-      assert.deepEqual(evs.map((e) => e?.seq), [1, 2, 3], `${m.encoding} member sees seq 1..3 in order`);
+      assert.deepEqual(
+        evs.map((e) => e?.seq),
+        [1, 2, 3],
+        `${m.encoding} member sees seq 1..3 in order`,
+      );
       assert.equal(evs[0]?.text, 'from proto');
       assert.equal(evs[0].connId, a.connId);
       assert.deepEqual(new Uint8Array(evs[1]?.data ?? []), new Uint8Array([9, 8, 7]));

@@ -66,15 +66,30 @@ describe('Go, Python and TypeScript clients in one room', { skip }, () => {
     const tsSeen = (seq: number) => () => tsEvents.some((e) => e.seq === seq);
 
     go.write('hello from go'); // seq 1, excluding Go itself
-    await until(() => tsSeen(1)() && seen(py, 1)(), () => `seq 1 at TS and Python; ${py.describe()}`);
+    await until(
+      () => tsSeen(1)() && seen(py, 1)(),
+      () => `seq 1 at TS and Python; ${py.describe()}`,
+    );
     py.write('hello from python'); // seq 2, to everyone
-    await until(() => tsSeen(2)() && seen(py, 2)() && seen(go, 2)(), () => `seq 2 everywhere; ${go.describe()}`);
+    await until(
+      () => tsSeen(2)() && seen(py, 2)() && seen(go, 2)(),
+      () => `seq 2 everywhere; ${go.describe()}`,
+    );
     await ts.publish(room, 'hello from typescript', { excludeSelf: true }); // seq 3
-    await until(() => seen(py, 3)() && seen(go, 3)(), () => `seq 3 at Go and Python; ${go.describe()}`);
+    await until(
+      () => seen(py, 3)() && seen(go, 3)(),
+      () => `seq 3 at Go and Python; ${go.describe()}`,
+    );
     go.write('more from go'); // seq 4, excluding Go
-    await until(() => tsSeen(4)() && seen(py, 4)(), () => `seq 4 at TS and Python`);
+    await until(
+      () => tsSeen(4)() && seen(py, 4)(),
+      () => `seq 4 at TS and Python`,
+    );
     await ts.publish(room, 'last from typescript'); // seq 5, to everyone: closes the window for 4
-    await until(() => tsSeen(5)() && seen(py, 5)() && seen(go, 5)(), () => `seq 5 everywhere; ${go.describe()}`);
+    await until(
+      () => tsSeen(5)() && seen(py, 5)() && seen(go, 5)(),
+      () => `seq 5 everywhere; ${go.describe()}`,
+    );
 
     // Events arrive in sequence order, so a missing number followed by a later one was never sent.
     assert.deepEqual(
@@ -124,9 +139,15 @@ describe('Go, Python and TypeScript clients in one room', { skip }, () => {
 
     go.write('bytes from go ✓'); // published as bytes: base64 in JSON
     py.write('ünïcödé text from python ✓');
-    await until(() => tsEvents.length === 2, () => `two events at TS`);
+    await until(
+      () => tsEvents.length === 2,
+      () => `two events at TS`,
+    );
     await ts.publish(room, new Uint8Array([0, 1, 2, 253, 254, 255]));
-    await until(() => go.events().length === 3 && py.events().length === 3, () => `three events at Go and Python; ${go.describe()}; ${py.describe()}`);
+    await until(
+      () => go.events().length === 3 && py.events().length === 3,
+      () => `three events at Go and Python; ${go.describe()}; ${py.describe()}`,
+    );
 
     const goBytes = Buffer.from('bytes from go ✓').toString('base64');
     const byGo = tsEvents.find((e) => e.connId === goConn);
@@ -136,7 +157,11 @@ describe('Go, Python and TypeScript clients in one room', { skip }, () => {
     assert.equal(byPy?.text, 'ünïcödé text from python ✓');
     for (const p of [go, py]) {
       // Go and Python publish concurrently, so which of them got seq 1 is not fixed.
-      assert.deepEqual(p.events().map((e) => e.seq), [1, 2, 3], p.describe());
+      assert.deepEqual(
+        p.events().map((e) => e.seq),
+        [1, 2, 3],
+        p.describe(),
+      );
       const byPublisher = new Map(p.events().map((e) => [e.from, e.text ?? `data=${String(e.data)}`]));
       assert.deepEqual(
         byPublisher,
@@ -188,10 +213,16 @@ describe('Go and Python examples reconnect and recover', { skip }, () => {
     for (const p of [go, py]) await p.line(new RegExp(`^joined room=${room} seq=0$`));
     await ts.publish(room, 'one');
     await ts.publish(room, 'two');
-    await until(() => go.events().length === 2 && py.events().length === 2, () => `events 1 and 2; ${go.describe()}; ${py.describe()}`);
+    await until(
+      () => go.events().length === 2 && py.events().length === 2,
+      () => `events 1 and 2; ${go.describe()}; ${py.describe()}`,
+    );
 
     for (const user of ['go-user', 'py-user']) {
-      const r = await httpRequest(srv.http, 'POST', `/api/users/${user}/disconnect`, { body: JSON.stringify({ reconnect: true, reason: 'interop' }), headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` } });
+      const r = await httpRequest(srv.http, 'POST', `/api/users/${user}/disconnect`, {
+        body: JSON.stringify({ reconnect: true, reason: 'interop' }),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+      });
       assert.equal(r.status, 200, r.body.toString());
     }
     // While they are away (each waits 250 ms before reconnecting).
@@ -201,16 +232,23 @@ describe('Go and Python examples reconnect and recover', { skip }, () => {
       await p.line(new RegExp(`^recovered room=${room} missed=3$`));
     }
     await ts.publish(room, 'six');
-    await until(() => go.events().length === 6 && py.events().length === 6, () => `six events; ${go.describe()}; ${py.describe()}`);
+    await until(
+      () => go.events().length === 6 && py.events().length === 6,
+      () => `six events; ${go.describe()}; ${py.describe()}`,
+    );
     for (const p of [go, py]) {
-      assert.deepEqual(p.events().map((e) => [e.seq, e.text]), [
-        [1, 'one'],
-        [2, 'two'],
-        [3, 'three'],
-        [4, 'four'],
-        [5, 'five'],
-        [6, 'six'],
-      ], p.describe());
+      assert.deepEqual(
+        p.events().map((e) => [e.seq, e.text]),
+        [
+          [1, 'one'],
+          [2, 'two'],
+          [3, 'three'],
+          [4, 'four'],
+          [5, 'five'],
+          [6, 'six'],
+        ],
+        p.describe(),
+      );
       const welcomes = p.lines.filter((l) => l.startsWith('welcome conn='));
       assert.equal(new Set(welcomes).size, 2, `two connections; ${p.describe()}`);
       // The replay came before the join reply, which came before the live event.

@@ -19,10 +19,7 @@ export const PYTHON = '/usr/bin/python3';
 /** Why the interop tests cannot run here, or false when every tool is present. */
 export function missingTools(): string | false {
   return (
-    requireTool('protoc') ||
-    requireTool('protoc-gen-go') ||
-    requireTool('go', ['version']) ||
-    requireTool(PYTHON, ['-c', 'import websockets, google.protobuf'])
+    requireTool('protoc') || requireTool('protoc-gen-go') || requireTool('go', ['version']) || requireTool(PYTHON, ['-c', 'import websockets, google.protobuf'])
   );
 }
 

@@ -14,11 +14,13 @@ import { requireTool } from '../helpers.js';
 const skip = requireTool('protoc') || requireTool('protoc-gen-go');
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile())
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition, @typescript-eslint/no-deprecated -- engines allows Node 20.10; Dirent.parentPath came in 20.12 (the types know only the newer Node)
-    .map((d) => relative(dir, join(d.parentPath ?? d.path, d.name)))
-    .sort();
+  return (
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition, @typescript-eslint/no-deprecated -- engines allows Node 20.10; Dirent.parentPath came in 20.12 (the types know only the newer Node)
+      .map((d) => relative(dir, join(d.parentPath ?? d.path, d.name)))
+      .sort()
+  );
 }
 
 describe('npm run gen:clients', { skip }, () => {
@@ -102,7 +104,15 @@ describe('npm run gen:clients', { skip }, () => {
         '',
       ].join('\n'),
     );
-    const env = { ...process.env, GOCACHE: join(tmp, 'gocache'), GOPATH: join(tmp, 'gopath'), GOPROXY: 'off', GOFLAGS: '-mod=mod', GOENV: 'off', GO111MODULE: 'on' };
+    const env = {
+      ...process.env,
+      GOCACHE: join(tmp, 'gocache'),
+      GOPATH: join(tmp, 'gopath'),
+      GOPROXY: 'off',
+      GOFLAGS: '-mod=mod',
+      GOENV: 'off',
+      GO111MODULE: 'on',
+    };
     assert.equal(run('go', ['run', '.'], { cwd: app, env }).trim(), '08011a070a056c6f626279');
     spawnSync('chmod', ['-R', 'u+w', join(tmp, 'gopath')]);
   });

@@ -16,7 +16,12 @@ function table(first: string): string[][] {
   const start = section.indexOf(`| ${first} |`);
   assert.ok(start >= 0, `a table starting with "${first}"`);
   const rows = section.slice(start).split('\n\n')[0]?.split('\n') ?? [];
-  return rows.slice(2).map((r) => r.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim()));
+  return rows.slice(2).map((r) =>
+    r
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((c) => c.trim()),
+  );
 }
 
 const OPTIONS: Record<keyof ClientOptions, true> = {
@@ -61,10 +66,20 @@ describe('docs/client.md: the TypeScript SDK', () => {
   });
 
   it('documents every option and no other', () => {
-    assert.deepEqual(table('Option').map((r) => r[0]?.replace(/`/g, '')).sort(), Object.keys(OPTIONS).sort());
+    assert.deepEqual(
+      table('Option')
+        .map((r) => r[0]?.replace(/`/g, ''))
+        .sort(),
+      Object.keys(OPTIONS).sort(),
+    );
   });
 
   it('documents every event and no other', () => {
-    assert.deepEqual(table('Event').map((r) => r[0]?.replace(/`/g, '')).sort(), Object.keys(EVENTS).sort());
+    assert.deepEqual(
+      table('Event')
+        .map((r) => r[0]?.replace(/`/g, ''))
+        .sort(),
+      Object.keys(EVENTS).sort(),
+    );
   });
 });

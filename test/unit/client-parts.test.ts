@@ -21,22 +21,40 @@ describe('backoffDelay', () => {
   const o = { initialDelayMs: 100, maxDelayMs: 1000, factor: 2, jitter: 0.5 };
 
   it('doubles from the initial delay up to the cap, without jitter at random() = 0', () => {
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 50, 5000].map((a) => backoffDelay(a, o, () => 0)), [100, 200, 400, 800, 1000, 1000, 1000, 1000]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 50, 5000].map((a) => backoffDelay(a, o, () => 0)),
+      [100, 200, 400, 800, 1000, 1000, 1000, 1000],
+    );
   });
 
   it('takes up to `jitter` of the delay off at random', () => {
-    assert.equal(backoffDelay(2, o, () => 0.999999), 200);
-    assert.equal(backoffDelay(2, o, () => 0.5), 300);
+    assert.equal(
+      backoffDelay(2, o, () => 0.999999),
+      200,
+    );
+    assert.equal(
+      backoffDelay(2, o, () => 0.5),
+      300,
+    );
     for (let i = 0; i < 200; i++) {
       const d = backoffDelay(3, o);
       assert.ok(d >= 400 && d <= 800, `delay ${d} within [400, 800]`);
     }
-    assert.equal(backoffDelay(3, { ...o, jitter: 0 }, () => 0.7), 800);
+    assert.equal(
+      backoffDelay(3, { ...o, jitter: 0 }, () => 0.7),
+      800,
+    );
   });
 
   it('has sane defaults', () => {
-    assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 0), DEFAULT_BACKOFF.initialDelayMs);
-    assert.equal(backoffDelay(100, DEFAULT_BACKOFF, () => 0), DEFAULT_BACKOFF.maxDelayMs);
+    assert.equal(
+      backoffDelay(0, DEFAULT_BACKOFF, () => 0),
+      DEFAULT_BACKOFF.initialDelayMs,
+    );
+    assert.equal(
+      backoffDelay(100, DEFAULT_BACKOFF, () => 0),
+      DEFAULT_BACKOFF.maxDelayMs,
+    );
   });
 });
 
@@ -47,7 +65,10 @@ describe('Requests', () => {
     const b = r.add('echo', { echo: { text: 'x' } }, 1000, false);
     assert.deepEqual([a.message.id, b.message.id], [1, 2]);
     assert.ok(r.hasUnsent);
-    assert.deepEqual(r.takeUnsent(), [{ id: 1, join: { room: 'a' } }, { id: 2, echo: { text: 'x' } }]);
+    assert.deepEqual(r.takeUnsent(), [
+      { id: 1, join: { room: 'a' } },
+      { id: 2, echo: { text: 'x' } },
+    ]);
     assert.deepEqual(r.takeUnsent(), []);
     assert.equal(r.hasUnsent, false);
     assert.equal(r.settle({ id: 2, echo: { text: 'x' } }), true);
@@ -96,7 +117,10 @@ describe('Requests', () => {
     const e1 = await sent.reply.catch((e: unknown) => e);
     assert.ok(e1 instanceof DisconnectedError && e1.code === 1006);
     assert.equal(r.size, 1);
-    assert.deepEqual(r.takeUnsent().map((m) => m.join?.room), ['b']);
+    assert.deepEqual(
+      r.takeUnsent().map((m) => m.join?.room),
+      ['b'],
+    );
     r.failAll((c) => new DisconnectedError(c, 'closed'));
     await assert.rejects(waiting.reply, DisconnectedError);
     assert.equal(r.size, 0);
@@ -215,13 +239,16 @@ describe('conversions', () => {
     assert.equal(toRecovery({}), 'unsupported', 'a server that does not answer the recovery');
     assert.equal(toRecovery({ recovery: RecoveryResult.RECOVERY_RESULT_RECOVERED }), 'unsupported', 'RECOVERED without recovered = true is not trusted');
     assert.equal(toRecovery({ recovery: 99 as never }), 'unsupported', 'a newer server');
-    assert.deepEqual(toHistory({ room: 'r', epoch: 'e', seq: '9', events: [{ room: 'r', seq: 8, text: 't', connId: 'me' }], complete: true } as never, 'me', ''), {
-      room: 'r',
-      epoch: 'e',
-      seq: 9,
-      events: [{ room: 'r', seq: 8, timeUs: 0, text: 't', connId: 'me', userId: '', fromSelf: true }],
-      complete: true,
-    });
+    assert.deepEqual(
+      toHistory({ room: 'r', epoch: 'e', seq: '9', events: [{ room: 'r', seq: 8, text: 't', connId: 'me' }], complete: true } as never, 'me', ''),
+      {
+        room: 'r',
+        epoch: 'e',
+        seq: 9,
+        events: [{ room: 'r', seq: 8, timeUs: 0, text: 't', connId: 'me', userId: '', fromSelf: true }],
+        complete: true,
+      },
+    );
     assert.deepEqual(toHistory({}, '', ''), { room: '', epoch: '', seq: 0, events: [], complete: false });
   });
 
@@ -273,7 +300,12 @@ describe('options', () => {
       [{ url: 'ws://h/ws', reconnect: { initialDelayMs: 10, maxDelayMs: 5 } }, /reconnect.maxDelayMs/],
       [{ url: 'ws://h/ws', reconnect: { maxAttempts: 0 } }, /reconnect.maxAttempts/],
     ];
-    for (const [o, why] of bad) assert.throws(() => resolveOptions(o as never), (e: Error) => e instanceof TypeError && why.test(e.message), JSON.stringify(o));
+    for (const [o, why] of bad)
+      assert.throws(
+        () => resolveOptions(o as never),
+        (e: Error) => e instanceof TypeError && why.test(e.message),
+        JSON.stringify(o),
+      );
   });
 
   it('puts the token in the query string, replacing one already there', () => {
@@ -314,6 +346,9 @@ describe('Emitter', () => {
       globalThis.queueMicrotask = realQueue;
     }
     assert.deepEqual(seen, [1, 100]);
-    assert.deepEqual(thrown.map((x) => (x as Error).message), ['listener bug', 'listener bug']);
+    assert.deepEqual(
+      thrown.map((x) => (x as Error).message),
+      ['listener bug', 'listener bug'],
+    );
   });
 });

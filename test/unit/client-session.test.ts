@@ -81,7 +81,14 @@ describe('timeouts', () => {
     const err = await c.connect().catch((e: unknown) => e);
     assert.ok(err instanceof DisconnectedError, String(err));
     assert.equal(silent.connections.length, 3, 'the first attempt and two retries');
-    assert.deepEqual(disconnects.map((d) => [d.code, d.reconnect]), [[1006, true], [1006, true], [1006, false]]);
+    assert.deepEqual(
+      disconnects.map((d) => [d.code, d.reconnect]),
+      [
+        [1006, true],
+        [1006, true],
+        [1006, false],
+      ],
+    );
     assert.match(disconnects[0]?.reason ?? '', /not ready within 50 ms/);
     assert.equal(c.state, 'closed');
     await silent.close();
@@ -182,7 +189,10 @@ describe('tokens', () => {
     assert.equal(await echoed, 'hi');
     const conn = peer.connections[0] as PeerConnection;
     assert.equal(conn.url, '/ws', 'no token in the URL');
-    assert.deepEqual(conn.received.map((r) => r.command), ['connect', 'join', 'join', 'echo']);
+    assert.deepEqual(
+      conn.received.map((r) => r.command),
+      ['connect', 'join', 'join', 'echo'],
+    );
     assert.equal(conn.received[0]?.message.connect?.token, 'jwt-1');
     assert.equal(c.userId, 'u-jwt-1');
     assert.deepEqual(await c.refresh('jwt-2'), { expiresAtUs: 1_900_000_000_000_000 });
@@ -222,7 +232,16 @@ describe('commands the server does not implement yet, and pushes', () => {
           if (m.connect) c.send({ id: cmd.id, connect: { userId: 'ada', expiresAtUs: 1_800_000_000_000_000 } });
           if (m.refresh) c.send({ id: cmd.id, refresh: { expiresAtUs: 1_900_000_000_000_000 } });
           if (m.presence) {
-            c.send({ id: cmd.id, presence: { room: m.presence.room, members: [{ userId: 'ada', connIds: ['c1', 'c2'] }, { userId: 'bob', connIds: ['c3'] }] } });
+            c.send({
+              id: cmd.id,
+              presence: {
+                room: m.presence.room,
+                members: [
+                  { userId: 'ada', connIds: ['c1', 'c2'] },
+                  { userId: 'bob', connIds: ['c3'] },
+                ],
+              },
+            });
           }
           if (m.presenceStats) c.send({ id: cmd.id, presenceStats: { room: m.presenceStats.room, connections: 3, users: 2 } });
         };
@@ -266,7 +285,15 @@ describe('commands the server does not implement yet, and pushes', () => {
 
     const event = next(c, 'event');
     conn.ws.send('{"event":{"room":"lobby","seq":"6","timeUs":"1795676197834812","data":"AQID","connId":"c9","userId":"ada","futureField":1}}');
-    assert.deepEqual(await event, { room: 'lobby', seq: 6, timeUs: 1795676197834812, data: new Uint8Array([1, 2, 3]), connId: 'c9', userId: 'ada', fromSelf: false });
+    assert.deepEqual(await event, {
+      room: 'lobby',
+      seq: 6,
+      timeUs: 1795676197834812,
+      data: new Uint8Array([1, 2, 3]),
+      connId: 'c9',
+      userId: 'ada',
+      fromSelf: false,
+    });
     assert.deepEqual(c.position('lobby'), { epoch: 'e', seq: 6 });
 
     const removed = next(c, 'removed');
@@ -312,16 +339,24 @@ describe('commands across a reconnect', () => {
     const conn1 = await peer.connection(1);
     conn1.onCommand = (cmd) => {
       if (conn1.answerClose(cmd)) return;
-      if (cmd.message.join?.room === 'a') conn1.send({ id: cmd.id, join: { room: 'a', seq: 7, epoch: 'e0', recovery: RecoveryResult.RECOVERY_RESULT_TOO_OLD } });
+      if (cmd.message.join?.room === 'a')
+        conn1.send({ id: cmd.id, join: { room: 'a', seq: 7, epoch: 'e0', recovery: RecoveryResult.RECOVERY_RESULT_TOO_OLD } });
       if (cmd.message.join?.room === 'b') conn1.send({ id: cmd.id, error: { code: ErrorCode.ERROR_CODE_PERMISSION_DENIED, message: 'no' } });
       if (cmd.message.publish) conn1.send({ id: cmd.id, publish: { room: 'a', seq: 8 } });
     };
     assert.deepEqual(await waiting, { room: 'a', seq: 8 });
-    assert.deepEqual(conn1.received.map((r) => r.command), ['join', 'join', 'publish'], 'rejoins go first');
-    assert.deepEqual(rejoins.map((r) => [r.room, r.since, r.position, r.recovery, r.error?.code]), [
-      ['a', { epoch: 'e0', seq: 3 }, { epoch: 'e0', seq: 7 }, 'too_old', undefined],
-      ['b', { epoch: 'e0', seq: 0 }, undefined, 'none', ErrorCode.ERROR_CODE_PERMISSION_DENIED],
-    ]);
+    assert.deepEqual(
+      conn1.received.map((r) => r.command),
+      ['join', 'join', 'publish'],
+      'rejoins go first',
+    );
+    assert.deepEqual(
+      rejoins.map((r) => [r.room, r.since, r.position, r.recovery, r.error?.code]),
+      [
+        ['a', { epoch: 'e0', seq: 3 }, { epoch: 'e0', seq: 7 }, 'too_old', undefined],
+        ['b', { epoch: 'e0', seq: 0 }, undefined, 'none', ErrorCode.ERROR_CODE_PERMISSION_DENIED],
+      ],
+    );
     assert.deepEqual(c.rooms, ['a'], 'a room that could not be rejoined is dropped');
     await c.close();
     await peer.close();

@@ -124,9 +124,15 @@ describe('writeProto3Json', () => {
   it('leaves out scalars holding their default, keeps oneof members, empty messages and empty lists', () => {
     assert.deepEqual(writeProto3Json('ServerMessage', { id: 0, publish: { room: '', seq: 0 } }), { publish: {} });
     assert.deepEqual(writeProto3Json('ServerMessage', { id: 3, echo: { text: '' } }), { id: 3, echo: { text: '' } });
-    assert.deepEqual(writeProto3Json('ServerMessage', { welcome: { connId: 'c', rooms: [], authRequired: false } }), { welcome: { connId: 'c', rooms: [] } }, 'lists are written even when empty');
+    assert.deepEqual(
+      writeProto3Json('ServerMessage', { welcome: { connId: 'c', rooms: [], authRequired: false } }),
+      { welcome: { connId: 'c', rooms: [] } },
+      'lists are written even when empty',
+    );
     assert.deepEqual(writeProto3Json('ServerMessage', { error: { code: 0, message: 'x' } }), { error: { message: 'x' } });
-    assert.deepEqual(writeProto3Json('ServerMessage', { presenceEvent: { action: 2, room: 'r' } }), { presenceEvent: { room: 'r', action: 'PRESENCE_ACTION_LEAVE' } });
+    assert.deepEqual(writeProto3Json('ServerMessage', { presenceEvent: { action: 2, room: 'r' } }), {
+      presenceEvent: { room: 'r', action: 'PRESENCE_ACTION_LEAVE' },
+    });
     assert.deepEqual(writeProto3Json('ServerMessage', { echo: { data: new Uint8Array([]) } }), { echo: { data: '' } }, 'an empty oneof bytes member is kept');
   });
 });
@@ -195,10 +201,25 @@ describe('decodeClientFrame', () => {
       'null',
       '"just a string"',
     ];
-    for (const m of malformed.slice(0, 6)) assert.equal(code(() => decodeClientFrame(json(m), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME, m);
-    assert.equal(code(() => decodeClientFrame(json(malformed[7] as string), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME);
-    assert.equal(code(() => decodeClientFrame(json(malformed[8] as string), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME);
-    assert.equal(code(() => decodeClientFrame(new Uint8Array([0xc3, 0x28]), false)), ErrorCode.ERROR_CODE_MALFORMED_FRAME, 'invalid UTF-8');
+    for (const m of malformed.slice(0, 6))
+      assert.equal(
+        code(() => decodeClientFrame(json(m), false)),
+        ErrorCode.ERROR_CODE_MALFORMED_FRAME,
+        m,
+      );
+    assert.equal(
+      code(() => decodeClientFrame(json(malformed[7] as string), false)),
+      ErrorCode.ERROR_CODE_MALFORMED_FRAME,
+    );
+    assert.equal(
+      code(() => decodeClientFrame(json(malformed[8] as string), false)),
+      ErrorCode.ERROR_CODE_MALFORMED_FRAME,
+    );
+    assert.equal(
+      code(() => decodeClientFrame(new Uint8Array([0xc3, 0x28]), false)),
+      ErrorCode.ERROR_CODE_MALFORMED_FRAME,
+      'invalid UTF-8',
+    );
   });
 
   it('reads a frame whose only key is unknown as no command, naming the key', () => {
@@ -231,10 +252,16 @@ describe('decodeClientFrame', () => {
   it('refuses invalid UTF-8 inside protobuf strings', () => {
     // id 1, join { room: <0xff 0xfe> }
     const bytes = new Uint8Array([0x08, 0x01, 0x1a, 0x04, 0x0a, 0x02, 0xff, 0xfe]);
-    assert.equal(code(() => decodeClientFrame(bytes, true)), ErrorCode.ERROR_CODE_MALFORMED_FRAME);
+    assert.equal(
+      code(() => decodeClientFrame(bytes, true)),
+      ErrorCode.ERROR_CODE_MALFORMED_FRAME,
+    );
   });
 
   it('JsonShapeError paths name the field', () => {
-    assert.throws(() => readProto3Json('ClientMessage', { publish: { room: 5 } }), (e: unknown) => e instanceof JsonShapeError && e.message.includes('publish.room'));
+    assert.throws(
+      () => readProto3Json('ClientMessage', { publish: { room: 5 } }),
+      (e: unknown) => e instanceof JsonShapeError && e.message.includes('publish.room'),
+    );
   });
 });

@@ -59,7 +59,10 @@ describe('config', () => {
   });
 
   it('rejects contradictory options, naming both', () => {
-    assert.throws(() => configFrom({ maxPayloadBytes: 64 * 1024, maxFrameBytes: 64 * 1024 }), /maxFrameBytes \(65536\) must be at least .* maxPayloadBytes \(65536\)/);
+    assert.throws(
+      () => configFrom({ maxPayloadBytes: 64 * 1024, maxFrameBytes: 64 * 1024 }),
+      /maxFrameBytes \(65536\) must be at least .* maxPayloadBytes \(65536\)/,
+    );
     assert.throws(() => configFrom({ maxBackpressure: 32 * 1024 }), /maxBackpressure \(32768\) must be at least maxFrameBytes/);
     assert.throws(() => configFrom({ idleTimeoutSec: 4 }), /idleTimeoutSec \(4\) must be 0/);
     assert.throws(() => configFrom({ tickMs: 5 }), /tickMs \(5\)/);

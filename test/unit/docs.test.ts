@@ -20,7 +20,12 @@ function names(e: object): Array<[string, number]> {
 describe('docs catalogues', () => {
   it('documents every error code in the table, and no other', () => {
     const documented = [...PROTOCOL.matchAll(/^\| `(ERROR_CODE_[A-Z_]+)` \|/gm)].map((m) => m[1]);
-    assert.deepEqual(documented.sort(), names(ErrorCode).map(([k]) => k).sort());
+    assert.deepEqual(
+      documented.sort(),
+      names(ErrorCode)
+        .map(([k]) => k)
+        .sort(),
+    );
   });
 
   it('documents every close code with its number, and no other', () => {
@@ -30,7 +35,10 @@ describe('docs catalogues', () => {
 
   it('documents every option with its flag, environment variable and default, and no other', () => {
     const rows = [...CONFIGURATION.matchAll(/^\| `(\w+)` \| `(--[\w-]+)` \| `(ROOMCAST_\w+)` \| [^|]+(?:\\\|[^|]+)* \| ([^|]+) \|/gm)];
-    assert.deepEqual(rows.map((r) => r[1]), OPTIONS.map((o) => o.key));
+    assert.deepEqual(
+      rows.map((r) => r[1]),
+      OPTIONS.map((o) => o.key),
+    );
     for (const r of rows) {
       const o = OPTIONS.find((x) => x.key === r[1]);
       assert.ok(o);

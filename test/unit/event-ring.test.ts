@@ -19,7 +19,11 @@ describe('EventRing', () => {
       ring.push(seq, frame(seq, lens(seq)), `c${seq % 3}`, seq % 5 === 0, seq * 10);
       const kept = ring.read(0);
       const first = Math.max(1, seq - 49);
-      assert.deepEqual(kept.map((e) => e.seq), Array.from({ length: seq - first + 1 }, (_, i) => first + i), `after ${seq}`);
+      assert.deepEqual(
+        kept.map((e) => e.seq),
+        Array.from({ length: seq - first + 1 }, (_, i) => first + i),
+        `after ${seq}`,
+      );
       if (seq % 97 === 0) {
         for (const e of kept) {
           assert.deepEqual(e.frame, frame(e.seq, lens(e.seq)), `frame ${e.seq} intact`);
@@ -35,13 +39,22 @@ describe('EventRing', () => {
   it('reads by age, shifts the oldest, and gives copies that later pushes do not change', () => {
     const ring = new EventRing(4);
     for (let seq = 1; seq <= 4; seq += 1) ring.push(seq, frame(seq, 10), '', false, seq * 100);
-    assert.deepEqual(ring.read(250).map((e) => e.seq), [3, 4]);
+    assert.deepEqual(
+      ring.read(250).map((e) => e.seq),
+      [3, 4],
+    );
     const copy = ring.read(0)[0];
     ring.shift();
-    assert.deepEqual(ring.read(0).map((e) => e.seq), [2, 3, 4]);
+    assert.deepEqual(
+      ring.read(0).map((e) => e.seq),
+      [2, 3, 4],
+    );
     for (let seq = 5; seq <= 12; seq += 1) ring.push(seq, frame(seq, 10), '', false, seq * 100);
     assert.deepEqual(copy?.frame, frame(1, 10));
-    assert.deepEqual(ring.read(0).map((e) => e.seq), [9, 10, 11, 12]);
+    assert.deepEqual(
+      ring.read(0).map((e) => e.seq),
+      [9, 10, 11, 12],
+    );
   });
 
   it('starts empty and small, and clear gives the storage back', () => {
@@ -56,6 +69,9 @@ describe('EventRing', () => {
     assert.equal(ring.count, 0);
     assert.equal(ring.oldestTimeMs(), Infinity);
     ring.push(2, frame(2, 5000), 'x', true, 2);
-    assert.deepEqual(ring.read(0).map((e) => [e.seq, e.frame.length, e.connId, e.excludeSelf]), [[2, 5000, 'x', true]]);
+    assert.deepEqual(
+      ring.read(0).map((e) => [e.seq, e.frame.length, e.connId, e.excludeSelf]),
+      [[2, 5000, 'x', true]],
+    );
   });
 });

@@ -38,6 +38,9 @@ describe('ignoreUnknownFields', () => {
     );
     const m = decodeJson('ServerMessage', frame, { ignoreUnknownFields: true });
     assert.equal(m.id, 7);
-    assert.deepEqual(Object.keys(m).filter((k) => (m as Record<string, unknown>)[k] != null), ['id']);
+    assert.deepEqual(
+      Object.keys(m).filter((k) => (m as Record<string, unknown>)[k] != null),
+      ['id'],
+    );
   });
 });

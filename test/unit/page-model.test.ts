@@ -12,7 +12,17 @@ import { Members } from '../../src/web/members.js';
 describe('Members', () => {
   it('takes a presence answer whole, and lists named users first, then anonymous connections', () => {
     const m = new Members();
-    assert.equal(m.replace({ room: 'r', members: [{ userId: '', connIds: ['c9', 'c3'] }, { userId: 'zoe', connIds: ['c2'] }, { userId: 'al', connIds: ['c5', 'c1'] }] }), true);
+    assert.equal(
+      m.replace({
+        room: 'r',
+        members: [
+          { userId: '', connIds: ['c9', 'c3'] },
+          { userId: 'zoe', connIds: ['c2'] },
+          { userId: 'al', connIds: ['c5', 'c1'] },
+        ],
+      }),
+      true,
+    );
     assert.deepEqual(m.list(), [
       { connId: 'c1', userId: 'al' },
       { connId: 'c5', userId: 'al' },
@@ -21,7 +31,18 @@ describe('Members', () => {
       { connId: 'c9', userId: '' },
     ]);
     assert.equal(m.size, 5);
-    assert.equal(m.replace({ room: 'r', members: [{ userId: 'al', connIds: ['c1', 'c5'] }, { userId: 'zoe', connIds: ['c2'] }, { userId: '', connIds: ['c3', 'c9'] }] }), false, 'same members, other order');
+    assert.equal(
+      m.replace({
+        room: 'r',
+        members: [
+          { userId: 'al', connIds: ['c1', 'c5'] },
+          { userId: 'zoe', connIds: ['c2'] },
+          { userId: '', connIds: ['c3', 'c9'] },
+        ],
+      }),
+      false,
+      'same members, other order',
+    );
     assert.equal(m.replace({ room: 'r', members: [{ userId: 'al', connIds: ['c1'] }] }), true);
     assert.deepEqual(m.list(), [{ connId: 'c1', userId: 'al' }]);
   });
@@ -42,10 +63,28 @@ describe('Members', () => {
 });
 
 describe('stats panel numbers', () => {
-  const reading = (uptimeSec: number, messagesIn: number, publications: number, messagesOut: number): Health => ({ connections: 3, rooms: 1, uptimeSec, messagesIn, publications, messagesOut });
+  const reading = (uptimeSec: number, messagesIn: number, publications: number, messagesOut: number): Health => ({
+    connections: 3,
+    rooms: 1,
+    uptimeSec,
+    messagesIn,
+    publications,
+    messagesOut,
+  });
 
   it('reads /healthz, and refuses a body without the numbers it needs', () => {
-    const body = { status: 'ok', connections: 3, rooms: 1, uptimeSec: 12.5, connectionsOpened: 9, messagesIn: 40, publications: 20, messagesOut: 60, bytesIn: 1, bytesOut: 2 };
+    const body = {
+      status: 'ok',
+      connections: 3,
+      rooms: 1,
+      uptimeSec: 12.5,
+      connectionsOpened: 9,
+      messagesIn: 40,
+      publications: 20,
+      messagesOut: 60,
+      bytesIn: 1,
+      bytesOut: 2,
+    };
     assert.deepEqual(parseHealth(body), reading(12.5, 40, 20, 60));
     assert.equal(parseHealth({ status: 'ok', connections: 3, rooms: 1 }), undefined, 'an older server');
     assert.equal(parseHealth({ ...body, rooms: '1' }), undefined);

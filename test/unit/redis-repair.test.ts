@@ -29,11 +29,7 @@ function harness(stored = new Map<string, RoomEvent[]>()) {
     position: (_room, delivered) =>
       new Promise((resolve) => {
         if (delivered !== undefined) log.push(`position behind ${delivered.epoch}:${delivered.seq}`);
-        reads.push(() =>
-          resolve(
-            position.epoch === delivered?.epoch && position.seq < delivered.seq ? (position = { epoch: 'E7', seq: 0 }) : position,
-          ),
-        );
+        reads.push(() => resolve(position.epoch === delivered?.epoch && position.seq < delivered.seq ? (position = { epoch: 'E7', seq: 0 }) : position));
       }),
     failed: (_err, room, what) => log.push(`failed ${room} ${what}`),
   });
@@ -169,7 +165,10 @@ describe('DeliveryOrder', () => {
     });
     order.open('r');
     order.event(ev(1));
-    await assert.rejects(order.caughtUp('r', { epoch: 'E1', seq: 5 }), (err: Error) => err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_INTERNAL);
+    await assert.rejects(
+      order.caughtUp('r', { epoch: 'E1', seq: 5 }),
+      (err: Error) => err instanceof ProtocolError && err.code === ErrorCode.ERROR_CODE_INTERNAL,
+    );
     assert.equal(order.counters.lateReads, 1);
     order.close('r');
   });

@@ -59,7 +59,10 @@ describe('Rooms', () => {
     rooms.topicCount('p:small', 1);
     rooms.topicCount('p:big', 5);
     rooms.topicCount('j:mid', 3);
-    assert.deepEqual(rooms.list().map((r) => r.name), ['big', 'mid', 'small']);
+    assert.deepEqual(
+      rooms.list().map((r) => r.name),
+      ['big', 'mid', 'small'],
+    );
   });
 });
 
@@ -74,7 +77,10 @@ describe('memory broker', () => {
     b.roomOpened('a');
     b.roomOpened('b');
     assert.deepEqual([pub('a'), pub('a'), pub('b'), pub('a')], [1, 2, 1, 3]);
-    assert.deepEqual(got.map((p) => `${p.room}${p.seq}`), ['a1', 'a2', 'b1', 'a3']);
+    assert.deepEqual(
+      got.map((p) => `${p.room}${p.seq}`),
+      ['a1', 'a2', 'b1', 'a3'],
+    );
     const before = b.stream('a');
     assert.ok(!(before instanceof Promise));
     assert.equal(before.seq, 3);
