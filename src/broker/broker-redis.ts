@@ -13,11 +13,13 @@
  * protobuf members without decoding them (and decode only for JSON members). Pub/sub may lose
  * messages (a subscriber reconnecting, Redis restarting): each process repairs what it missed
  * from the stream, or tells its members that it cannot (redis-repair.ts).
+ *
+ * This file wires the parts together: the scripts as commands (redis-commands.ts), the
+ * subscriptions (redis-subscriptions.ts), the reads of positions and history (redis-reads.ts),
+ * the admin channel between processes (redis-admin.ts).
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { encodeProto } from '../protocol/codec.js';
-import { spliceEventFrame } from '../protocol/events.js';
 import {
   type AdminAction,
   type AdminResult,
@@ -29,14 +31,18 @@ import {
   type HistoryRead,
   type PresenceNotice,
   type Publication,
-  type StoredEvent,
   type StreamPosition,
 } from './broker.js';
 import { DEFAULT_HISTORY, HistoryRules } from '../config/history-rules.js';
-import { type Commands, connectAccess, type RedisAccess, type RedisTarget } from './redis-access.js';
+import { connectAccess, type RedisAccess, type RedisTarget } from './redis-access.js';
+import { AdminChannel } from './redis-admin.js';
+import { defineScripts, type ScriptedRedis } from './redis-commands.js';
+import { EpochSource } from './redis-epochs.js';
 import { isConnectionError, OutageLog, RedisUnavailableError } from './redis-outage.js';
+import { RoomReads } from './redis-reads.js';
 import { DeliveryOrder, type RoomEvent } from './redis-repair.js';
-import { controlChannel, parseEntries, publishScript, READ_SCRIPT, type RawEntries, roomKeys, streamScript, type StreamEntry } from './redis-scripts.js';
+import { parseEventMessage, roomKeys } from './redis-scripts.js';
+import { RoomSubscriptions } from './redis-subscriptions.js';
 
 /** How to reach Redis. */
 export interface RedisBrokerOptions {
@@ -64,84 +70,21 @@ export interface RedisBrokerOptions {
 /** Counters of the Redis broker, for /metrics. */
 export type RedisBrokerCounters = BrokerCounters;
 
-const COLON = 0x3a;
 const EVENT = 0x65; // 'e'
 const PRESENCE = 0x70; // 'p'
-
-type Reply = Buffer | null;
-type ScriptedRedis = Commands & ScriptedCommands;
-interface ScriptedCommands {
-  roomcastPublish(
-    seq: string,
-    epoch: string,
-    stream: string,
-    channel: string,
-    node: string,
-    header: string,
-    event: Buffer,
-    epochArg: string,
-    size: number,
-    ttlSec: number,
-    seqTtlSec: number,
-    timeMs: number,
-  ): Promise<number>;
-  roomcastStream(
-    seq: string,
-    epoch: string,
-    stream: string,
-    node: string,
-    epochArg: string,
-    seqTtlSec: number,
-    ...delivered: Array<string | number>
-  ): Promise<[string, string]>;
-  roomcastReadBuffer(
-    seq: string,
-    epoch: string,
-    stream: string,
-    dir: 'fwd' | 'rev',
-    first: string,
-    last: string,
-    count: number,
-    expect: string,
-  ): Promise<[Reply, Reply, RawEntries | null]>;
-}
-
-/**
- * Fresh epochs (16 hex characters) from a pool of random bytes: every publish passes one, in
- * case it has to start the room's stream, so they must be cheap.
- */
-class EpochSource {
-  private pool = Buffer.alloc(0);
-  private at = 0;
-
-  next(): string {
-    if (this.at + 8 > this.pool.length) {
-      this.pool = randomBytes(4096);
-      this.at = 0;
-    }
-    const epoch = this.pool.toString('hex', this.at, this.at + 8);
-    this.at += 8;
-    return epoch;
-  }
-}
 
 class RedisBroker implements Broker {
   readonly kind: string;
   private access: RedisAccess | undefined;
   private commands: ScriptedRedis | undefined;
   private readonly target: RedisTarget;
-  /** The admin channel, and this process's name on it. */
-  private readonly control: string;
-  private readonly controlBytes: Buffer;
-  private readonly processId = randomBytes(8).toString('hex');
-  private readonly adminWaits = new Map<string, { sum: number; answered: number; expected: number; done: () => void }>();
-  private adminSeq = 0;
   private handlers: BrokerHandlers | undefined;
   private readonly opts: Required<Omit<RedisBrokerOptions, 'history' | 'url' | 'nodes'>>;
   private readonly rules: HistoryRules;
-  /** Pending or done SUBSCRIBEs of open rooms: a join waits for its room's before answering. */
-  private readonly subscriptions = new Map<string, Promise<unknown>>();
   private readonly order: DeliveryOrder;
+  private readonly subscriptions: RoomSubscriptions;
+  private readonly reads: RoomReads;
+  private readonly control: AdminChannel;
   private readonly outage: OutageLog;
   private readonly epochs = new EpochSource();
   private unavailable = 0;
@@ -153,22 +96,35 @@ class RedisBroker implements Broker {
     this.opts = { seqTtlSec: 24 * 3600, connectTimeoutMs: 5000, outageReportMs: 10_000, now: Date.now, adminReplyMs: 500, ...rest };
     this.target = nodes !== undefined ? { nodes } : { url: url ?? 'redis://127.0.0.1:6379' };
     this.kind = nodes !== undefined ? 'redis-cluster' : 'redis';
-    this.control = controlChannel(this.opts.prefix);
-    this.controlBytes = Buffer.from(this.control);
     this.rules = history ?? new HistoryRules(DEFAULT_HISTORY);
     this.roomOffset = Buffer.byteLength(this.opts.prefix) + 1;
     this.outage = new OutageLog(this.opts.log, this.opts.outageReportMs);
+    const { prefix, log } = this.opts;
+    const access = (): RedisAccess | undefined => this.access;
+    const failure = (err: unknown, what: string): unknown => this.failure(err, what);
     this.order = new DeliveryOrder({
       deliver: (e) => {
         this.deliver(e);
       },
       reset: (room, position) => this.handlers?.reset(room, position),
-      fetch: (room, epoch, from, to) => this.fetch(room, epoch, from, to),
-      position: (room, delivered) => this.position(room, delivered),
+      fetch: (room, epoch, from, to) => this.reads.fetch(room, epoch, from, to),
+      position: (room, delivered) => this.reads.position(room, delivered),
       failed: (err, room, what) => {
-        this.opts.log.warn({ err, room }, `${what} failed`);
+        log.warn({ err, room }, `${what} failed`);
       },
     });
+    this.subscriptions = new RoomSubscriptions({ prefix, access, order: this.order, failure, log });
+    this.reads = new RoomReads({
+      prefix,
+      rules: this.rules,
+      seqTtlSec: this.opts.seqTtlSec,
+      now: this.opts.now,
+      epochs: this.epochs,
+      commands: () => this.ready(),
+      failure,
+      caughtUp: (room, position) => this.order.caughtUp(room, position),
+    });
+    this.control = new AdminChannel({ prefix, access, apply: (action) => this.handlers?.admin?.(action) ?? 0, failure, replyMs: this.opts.adminReplyMs, log });
   }
 
   /** Counters for /metrics (a snapshot). */
@@ -186,23 +142,17 @@ class RedisBroker implements Broker {
         this.onMessage(channel, message);
       },
       resubscribed: () => {
-        this.resubscribed();
+        this.subscriptions.resubscribed();
       },
       ready: () => {
         this.outage.up();
       },
     });
-    const commands = access.commands as ScriptedRedis;
-    // Both get the room's node key; only the cluster variants use it.
-    commands.defineCommand('roomcastPublish', { numberOfKeys: 5, lua: publishScript(access.cluster) });
-    commands.defineCommand('roomcastStream', { numberOfKeys: 4, lua: streamScript(access.cluster) });
-    commands.defineCommand('roomcastRead', { numberOfKeys: 3, lua: READ_SCRIPT });
+    const commands = defineScripts(access.commands, access.cluster);
     this.access = access;
     this.commands = commands;
     // Admin actions of other processes (see admin()).
-    await access.subscribe(this.control).catch((err: unknown) => {
-      this.opts.log.warn({ err }, 'cannot subscribe to the admin channel: admin actions of other processes will not reach this one');
-    });
+    await this.control.listen(access);
   }
 
   private ready(): ScriptedRedis {
@@ -222,25 +172,13 @@ class RedisBroker implements Broker {
     const handlers = this.handlers;
     if (handlers === undefined) return;
     try {
-      if (channel.equals(this.controlBytes)) {
-        this.onControl(message.toString('utf8'));
+      if (this.control.carries(channel)) {
+        this.control.receive(message.toString('utf8'));
         return;
       }
       const room = channel.toString('latin1', this.roomOffset, channel.length - 4);
       if (message[0] === EVENT) {
-        // e<epoch>:<seq>:<x><connId>:<Event without seq>
-        const c1 = message.indexOf(COLON, 1);
-        const c2 = message.indexOf(COLON, c1 + 1);
-        const c3 = message.indexOf(COLON, c2 + 2);
-        if (c1 < 0 || c2 < 0 || c3 < 0) throw new Error('malformed event message');
-        this.order.event({
-          room,
-          epoch: message.toString('latin1', 1, c1),
-          seq: Number(message.toString('latin1', c1 + 1, c2)),
-          excludeSelf: message[c2 + 1] === 0x31,
-          connId: message.toString('latin1', c2 + 2, c3),
-          encoded: message.subarray(c3 + 1),
-        });
+        this.order.event(parseEventMessage(room, message));
       } else if (message[0] === PRESENCE) {
         handlers.presence(JSON.parse(message.toString('utf8', 1)) as PresenceNotice);
       }
@@ -295,72 +233,14 @@ class RedisBroker implements Broker {
     });
   }
 
-  /** Subscribes to a room's channel; a failed SUBSCRIBE is forgotten, so the next join retries it. */
-  private subscribe(room: string): Promise<unknown> | undefined {
-    const access = this.access;
-    if (access === undefined) return undefined;
-    const done = access.subscribe(roomKeys(this.opts.prefix, room).channel);
-    done.catch((err: unknown) => {
-      const reported = !access.subscriberReady && alreadyReported(this.failure(err, 'subscribe'));
-      if (!reported) this.opts.log.error({ err, room }, 'subscribe failed');
-      if (this.subscriptions.get(room) === done) this.subscriptions.delete(room);
-    });
-    this.subscriptions.set(room, done);
-    return done;
-  }
-
-  /**
-   * The subscriber reconnected: messages published meanwhile were lost to this process. Once the
-   * subscriptions are back in place, each room compares its position in Redis with the one it
-   * delivered (and repairs, or resets).
-   */
-  private resubscribed(): void {
-    const access = this.access;
-    const rooms = [...this.order.names()];
-    if (access === undefined || rooms.length === 0) return;
-    if (access.cluster) {
-      // ioredis re-subscribes every channel itself after a node change (one SSUBSCRIBE per slot,
-      // sent without waiting): check once those have had time to land.
-      setTimeout(() => {
-        for (const room of rooms) if (this.order.has(room)) this.order.check(room);
-      }, 250).unref();
-      return;
-    }
-    access.subscribe(...rooms.map((room) => roomKeys(this.opts.prefix, room).channel)).then(
-      () => {
-        for (const room of rooms) this.order.check(room);
-      },
-      (err: unknown) => {
-        this.opts.log.warn({ err }, 'resubscribe failed');
-      },
-    );
-  }
-
   roomOpened(room: string): void {
     this.order.open(room);
-    void this.subscribe(room);
+    void this.subscriptions.subscribe(room);
   }
 
   roomClosed(room: string): void {
     this.order.close(room);
-    this.subscriptions.delete(room);
-    this.access?.unsubscribe(roomKeys(this.opts.prefix, room).channel).catch((err: unknown) => {
-      this.opts.log.warn({ err, room }, 'unsubscribe failed');
-    });
-  }
-
-  /** The room's position from Redis, created (new epoch, seq 0) when it has none (see STREAM_SCRIPT). */
-  private async position(room: string, delivered?: StreamPosition): Promise<StreamPosition> {
-    const commands = this.ready();
-    const keys = roomKeys(this.opts.prefix, room);
-    let reply: [string, string];
-    try {
-      const args = delivered === undefined ? [] : [delivered.epoch, delivered.seq];
-      reply = await commands.roomcastStream(keys.seq, keys.epoch, keys.stream, keys.node, this.epochs.next(), this.opts.seqTtlSec, ...args);
-    } catch (err) {
-      throw this.failure(err, 'stream');
-    }
-    return { epoch: reply[0], seq: Number(reply[1]) };
+    this.subscriptions.unsubscribe(room);
   }
 
   /**
@@ -370,129 +250,22 @@ class RedisBroker implements Broker {
    */
   async stream(room: string): Promise<StreamPosition> {
     this.ready();
-    await (this.subscriptions.get(room) ?? (this.order.has(room) ? this.subscribe(room) : undefined));
-    const position = await this.position(room);
+    await this.subscriptions.settled(room);
+    const position = await this.reads.position(room);
     this.order.baseline(room, position);
     // The reply's seq promises that later events come live: those up to it must be out first.
     await this.order.caughtUp(room, position);
     return position;
   }
 
-  /** Reads the room's position and a range of its stream. */
-  private async read(
-    room: string,
-    dir: 'fwd' | 'rev',
-    first: string,
-    last: string,
-    count: number,
-    expect: string,
-  ): Promise<{ epoch: string; seq: number; entries: StreamEntry[] | undefined }> {
-    const commands = this.ready();
-    const keys = roomKeys(this.opts.prefix, room);
-    let reply: [Reply, Reply, RawEntries | null];
-    try {
-      reply = await commands.roomcastReadBuffer(keys.seq, keys.epoch, keys.stream, dir, first, last, count, expect);
-    } catch (err) {
-      throw this.failure(err, 'history');
-    }
-    const [epoch, seq, raw] = reply;
-    return { epoch: epoch?.toString('latin1') ?? '', seq: Number(seq?.toString('latin1') ?? 0), entries: raw === null ? undefined : parseEntries(raw) };
+  /** Stored events (see RoomReads.history). */
+  history(room: string, query: HistoryQuery): Promise<HistoryRead> {
+    return this.reads.history(room, query);
   }
 
-  /** The missing events `from..to` of `epoch`, for a gap repair. */
-  private async fetch(room: string, epoch: string, from: number, to: number): Promise<RoomEvent[]> {
-    if (this.rules.policy(room).size === 0) return [];
-    const { entries } = await this.read(room, 'fwd', `${String(from)}-0`, `${String(to)}-0`, 0, epoch);
-    return (entries ?? []).map((e) => ({ room, epoch, seq: e.seq, excludeSelf: e.excludeSelf, connId: e.connId, encoded: e.event }));
-  }
-
-  /** Drops the entries older than the room's TTL (and any before them: publish clocks differ). */
-  private fresh(room: string, entries: StreamEntry[]): StreamEntry[] {
-    const cutoff = this.opts.now() - this.rules.policy(room).ttlMs;
-    let start = 0;
-    for (let i = 0; i < entries.length; i += 1) if ((entries[i]?.timeMs ?? 0) < cutoff) start = i + 1;
-    return start === 0 ? entries : entries.slice(start);
-  }
-
-  /**
-   * Stored events. For a room with local members it resolves once this process has delivered
-   * the room up to the position it returns, so the caller can replay and then go live with no
-   * duplicate (the read can be ahead of the subscriber connection).
-   */
-  async history(room: string, query: HistoryQuery): Promise<HistoryRead> {
-    const since = query.since;
-    if (since === undefined) {
-      const limit = Math.max(0, Math.floor(query.limit));
-      const { epoch, seq, entries } = await this.read(room, 'rev', '-', '+', Math.max(1, limit), '');
-      await this.order.caughtUp(room, { epoch, seq });
-      // At most `limit` newest, read newest first; oldest first from here on.
-      const newest = limit === 0 ? [] : this.fresh(room, (entries ?? []).reverse());
-      const events = newest.map(stored);
-      return { epoch, seq, events: query.reverse ? events.reverse() : events, complete: false };
-    }
-    const { epoch, seq, entries } = await this.read(room, 'fwd', `${String(since.seq + 1)}-0`, '+', 0, since.epoch);
-    // A replay of these events must not be followed by their live delivery here.
-    await this.order.caughtUp(room, { epoch, seq });
-    if (epoch === '') return { epoch, seq, events: [], complete: false, miss: 'epoch_changed' };
-    if (entries === undefined || since.seq > seq) return { epoch, seq, events: [], complete: false, miss: 'epoch_changed' };
-    const after = this.fresh(room, entries);
-    const first = after[0]?.seq ?? seq + 1;
-    if (first !== since.seq + 1) return { epoch, seq, events: after.slice(0, Math.max(0, query.limit)).map(stored), complete: false, miss: 'too_old' };
-    return { epoch, seq, events: after.map(stored), complete: true };
-  }
-
-  /**
-   * Carries an admin action to every other process through the admin channel and sums the
-   * connections they report. PUBLISH (SPUBLISH on the fixed admin shard of a cluster) answers
-   * how many processes are subscribed, so the wait ends as soon as all of them have answered,
-   * or after `adminReplyMs`: a process that answers later is not counted (its action still
-   * happens).
-   */
-  async admin(action: AdminAction): Promise<AdminResult> {
-    const access = this.access;
-    if (access === undefined) throw new Error('the Redis broker is not started');
-    this.adminSeq += 1;
-    const id = `${this.processId}:${String(this.adminSeq)}`;
-    let finish = (): void => undefined;
-    const finished = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    const wait = { sum: 0, answered: 0, expected: Number.POSITIVE_INFINITY, done: finish };
-    this.adminWaits.set(id, wait);
-    const timer = setTimeout(finish, this.opts.adminReplyMs);
-    try {
-      let receivers: number;
-      try {
-        receivers = await access.publish(this.control, JSON.stringify({ t: 'a', id, from: this.processId, action }));
-      } catch (err) {
-        throw this.failure(err, 'admin');
-      }
-      wait.expected = Math.max(0, receivers - 1);
-      if (wait.answered >= wait.expected) finish();
-      await finished;
-      return { connections: wait.sum, processes: wait.answered, expected: wait.expected };
-    } finally {
-      clearTimeout(timer);
-      this.adminWaits.delete(id);
-    }
-  }
-
-  /** A message on the admin channel: another process's action (apply, answer) or an answer. */
-  private onControl(text: string): void {
-    const m = JSON.parse(text) as { t: string; id: string; from?: string; to?: string; action?: AdminAction; n?: number };
-    if (m.t === 'a') {
-      if (m.from === this.processId || m.action === undefined || m.from === undefined) return;
-      const n = this.handlers?.admin?.(m.action) ?? 0;
-      this.access?.publish(this.control, JSON.stringify({ t: 'r', id: m.id, to: m.from, n })).catch((err: unknown) => {
-        this.opts.log.warn({ err }, 'admin answer not sent');
-      });
-    } else if (m.t === 'r' && m.to === this.processId) {
-      const wait = this.adminWaits.get(m.id);
-      if (wait === undefined) return;
-      wait.sum += typeof m.n === 'number' ? m.n : 0;
-      wait.answered += 1;
-      if (wait.answered >= wait.expected) wait.done();
-    }
+  /** Carries an admin action to every other process (see AdminChannel.send). */
+  admin(action: AdminAction): Promise<AdminResult> {
+    return this.control.send(action);
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
@@ -509,17 +282,11 @@ class RedisBroker implements Broker {
     this.outage.close();
     this.subscriptions.clear();
     this.order.clear();
-    for (const w of this.adminWaits.values()) w.done();
-    this.adminWaits.clear();
+    this.control.close();
     await this.access?.close();
     this.access = undefined;
     this.commands = undefined;
   }
-}
-
-/** A stream entry as the broker interface hands it out: the complete frame, copied. */
-function stored(e: StreamEntry): StoredEvent {
-  return { seq: e.seq, frame: new Uint8Array(spliceEventFrame(e.event, e.seq)), connId: e.connId, excludeSelf: e.excludeSelf };
 }
 
 /** Creates the Redis broker (connects on start()). */

@@ -1,7 +1,8 @@
 /**
  * The Redis side of the Redis broker: the key layout of a room and the Lua scripts that read and
  * write it. Every key of a room and its channel share one hash tag (`{<room>}`; room names never
- * contain braces), so each script touches one slot and runs unchanged on Redis Cluster.
+ * contain braces), so each script touches one slot and runs unchanged on Redis Cluster. The
+ * parsers of what the scripts write (stream entries, event messages) are here too.
  *
  *   <prefix>{<room>}:seq     the last sequence number (a string integer)
  *   <prefix>{<room>}:epoch   the epoch: 16 hex characters naming this life of seq
@@ -18,6 +19,7 @@
  *   e<epoch>:<seq>:<x><connId>:<Event protobuf without seq>
  *   p<JSON PresenceNotice>
  */
+import type { RoomEvent } from './redis-repair.js';
 
 /** The names of one room's keys and channel. */
 export interface RoomKeys {
@@ -216,4 +218,23 @@ export function parseEntries(raw: RawEntries | null): StreamEntry[] {
     });
   }
   return out;
+}
+
+/**
+ * Parses an event message of `room`'s channel, `e<epoch>:<seq>:<x><connId>:<Event without seq>`
+ * (written by PUBLISH_SCRIPT); the event bytes are not copied. Throws when it is malformed.
+ */
+export function parseEventMessage(room: string, message: Buffer): RoomEvent {
+  const c1 = message.indexOf(COLON, 1);
+  const c2 = message.indexOf(COLON, c1 + 1);
+  const c3 = message.indexOf(COLON, c2 + 2);
+  if (c1 < 0 || c2 < 0 || c3 < 0) throw new Error('malformed event message');
+  return {
+    room,
+    epoch: message.toString('latin1', 1, c1),
+    seq: Number(message.toString('latin1', c1 + 1, c2)),
+    excludeSelf: message[c2 + 1] === 0x31,
+    connId: message.toString('latin1', c2 + 2, c3),
+    encoded: message.subarray(c3 + 1),
+  };
 }
