@@ -18,7 +18,7 @@ import { createMemoryBroker } from '../src/broker/broker-memory.js';
 import { createRedisBroker } from '../src/broker/broker-redis.js';
 import { HistoryRules } from '../src/config/history-rules.js';
 import { createLogger } from '../src/log.js';
-import { startRedis, startRedisCluster } from '../test/helpers.js';
+import { startRedis, startRedisCluster } from '../test/redis-servers.js';
 
 const { values } = parseArgs({ options: { rooms: { type: 'string' }, publishes: { type: 'string' }, concurrency: { type: 'string' } } });
 const ROOMS = Number(values.rooms ?? 300);

@@ -33,7 +33,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createTcpServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -41,6 +41,7 @@ import WebSocket from 'ws';
 import { RoomcastClient, type StreamPosition, type WebSocketConstructor } from '../src/client/index.js';
 import { encodeJson, encodeProto } from '../src/protocol/codec.js';
 import { SUBPROTOCOLS } from '../src/protocol/types.js';
+import { freePort, startRedis, type TestRedis } from '../test/redis-servers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -127,25 +128,23 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // Processes: what this run started, killed whatever happens.
 
 const children = new Set<ChildProcess>();
+/** The redis-server of this run (killed and restarted during it). */
+let redis: TestRedis | undefined;
 function killAll(): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  if (redis !== undefined) {
+    try {
+      process.kill(redis.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
 }
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     killAll();
     process.exit(2);
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createTcpServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
   });
 }
 
@@ -157,23 +156,6 @@ function portOpen(port: number): Promise<boolean> {
     });
     sock.on('error', () => resolve(false));
   });
-}
-
-interface Redis {
-  child: ChildProcess;
-  exited: Promise<void>;
-}
-
-async function startRedis(port: number): Promise<Redis> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  children.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  while (!(await portOpen(port))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server did not start on port ${port}`);
-    await sleep(50);
-  }
-  return { child, exited };
 }
 
 /** Each room's (epoch, seq) in Redis now ('' / 0 where it has none). */
@@ -816,7 +798,7 @@ async function main(): Promise<number> {
   if (args.server !== 'dist' && args.server !== 'src') throw new Error(`--server must be dist or src, got ${args.server}`);
   if (args.server === 'dist' && !existsSync(join(ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` (or pass --server src)');
   const redisPort = await freePort();
-  let redis = await startRedis(redisPort);
+  redis = await startRedis({ port: redisPort });
   lifeStarts.push(Date.now());
   const servers = [await startServer('A', redisPort), await startServer('B', redisPort)];
   const ports = servers.map((s) => s.port);
@@ -856,12 +838,10 @@ async function main(): Promise<number> {
     while (Date.now() < at) await sleep(Math.min(200, at - Date.now()));
     lifeEpochs.push(redisPositions(redisPort));
     const killedAt = Date.now();
-    redis.child.kill('SIGKILL');
-    await redis.exited;
-    children.delete(redis.child);
+    await redis.kill();
     progress(`redis killed (-9), ${kills.length + 1} of ${REDIS_KILLS}; acked so far ${publishCounts.acked}`);
     await sleep(REDIS_DOWN_MS);
-    redis = await startRedis(redisPort);
+    redis = await startRedis({ port: redisPort });
     lifeStarts.push(Date.now());
     kills.push({ killedAt: killedAt - started, restartedAt: Date.now() - started });
     progress('redis restarted on the same port');

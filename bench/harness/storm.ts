@@ -18,9 +18,8 @@
  * Roomcast only: the peers have no recovery. Node member processes only: the C receiver does not
  * speak this scenario.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import { startRedis, type TestRedis } from '../../test/redis-servers.js';
 import type { FromStorm, ServerAddress } from '../loadgen/ipc.js';
 import { nowNs } from '../loadgen/payload.js';
 import type { StormBroker, StormPlan, StormResult } from '../types.js';
@@ -59,52 +58,6 @@ export function stormFlags(rate: number, redisUrl: string | undefined, prefix: s
   const flags = ['--history', `*/${size}/${HISTORY_SEC}`];
   if (redisUrl !== undefined) flags.push('--broker', 'redis', '--redis-url', redisUrl, '--redis-prefix', prefix);
   return flags;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server on a free port without persistence; resolves once it accepts connections. */
-async function startRedis(): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const failed = new Promise<never>((_, reject) => child.once('error', (err) => reject(new Error(`redis-server: ${err.message}`))));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await Promise.race([
-      failed,
-      new Promise<boolean>((resolve) => {
-        const sock = net.connect(port, '127.0.0.1', () => {
-          sock.end();
-          resolve(true);
-        });
-        sock.on('error', () => resolve(false));
-      }),
-    ]);
-    if (up) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not start on port ${port}`);
-    }
-    await sleep(50);
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    child,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 function emptyResult(id: string, sockets: number, broker: StormBroker, rate: number): StormResult {
@@ -148,7 +101,7 @@ export async function runStorm(plan: StormPlan, sockets: number, broker: StormBr
   const procs = plan.receivers > 0 ? plan.receivers : Math.max(1, Math.ceil(sockets / MAX_SOCKETS_PER_PROCESS));
   result.receiverProcesses = procs;
   const tag = `[storm] ${id}`;
-  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+  let redis: TestRedis | undefined;
   const servers: ServerProcess[] = [];
   const members: Array<LoadgenProcess<FromStorm>> = [];
   let publisher: LoadgenProcess<FromStorm> | undefined;

@@ -8,6 +8,7 @@ import { encodeProto } from '../../src/protocol/codec.js';
 import { SUBPROTOCOLS } from '../../src/protocol/types.js';
 import { type Dialect, FrameKind, type FrameKindValue, type MemberEncoding } from './dialect.js';
 import { encodeClientFrame, Opcode } from './frame.js';
+import { cursor, skip, varint } from './proto-walk.js';
 import { readStamp, STAMP_BYTES, type Stamp } from './payload.js';
 
 // ServerMessage field numbers (proto/roomcast/v1/roomcast.proto).
@@ -17,48 +18,21 @@ const SM_WELCOME = 9;
 // Event.data.
 const EV_DATA = 5;
 
-/** Position of the walker; module state, since one frame is read at a time. */
-let pos = 0;
-
-function varint(buf: Buffer, end: number): number {
-  let result = 0;
-  let shift = 1;
-  while (pos < end) {
-    const b = buf[pos++] as number;
-    result += (b & 0x7f) * shift;
-    if (b < 0x80) return result;
-    shift *= 128;
-  }
-  throw new Error('truncated varint');
-}
-
-/** Skips a field of wire type `wt` whose key has been read. */
-function skip(buf: Buffer, end: number, wt: number): void {
-  if (wt === 0) varint(buf, end);
-  else if (wt === 2) {
-    // Not `pos += varint(...)`: that would read pos before varint moves it.
-    const len = varint(buf, end);
-    pos += len;
-  } else if (wt === 1) pos += 8;
-  else if (wt === 5) pos += 4;
-  else throw new Error(`wire type ${wt}`);
-}
-
 function readProto(buf: Buffer, start: number, end: number, stamp: Stamp): FrameKindValue {
-  pos = start;
-  while (pos < end) {
+  cursor.pos = start;
+  while (cursor.pos < end) {
     const key = varint(buf, end);
     const field = Math.floor(key / 8);
     const wt = key & 7;
     if (field === SM_EVENT && wt === 2) {
       const evLen = varint(buf, end);
-      const evEnd = pos + evLen;
-      while (pos < evEnd) {
+      const evEnd = cursor.pos + evLen;
+      while (cursor.pos < evEnd) {
         const k = varint(buf, evEnd);
         if (k === EV_DATA * 8 + 2) {
           const len = varint(buf, evEnd);
           if (len < STAMP_BYTES) return FrameKind.other;
-          readStamp(buf, pos, stamp);
+          readStamp(buf, cursor.pos, stamp);
           return FrameKind.event;
         }
         skip(buf, evEnd, k & 7);

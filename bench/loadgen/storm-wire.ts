@@ -7,6 +7,7 @@
  */
 import { decodeProto, encodeProto } from '../../src/protocol/codec.js';
 import { encodeClientFrame, Opcode } from './frame.js';
+import { cursor, skip, varint } from './proto-walk.js';
 
 // ServerMessage.event and Event.seq (proto/roomcast/v1/roomcast.proto).
 const SM_EVENT = 8;
@@ -28,39 +29,15 @@ export type StormFrame =
 const EVENT: { kind: 'event'; seq: number } = { kind: 'event', seq: 0 };
 const OTHER: StormFrame = { kind: 'other' };
 
-let pos = 0;
-
-function varint(buf: Buffer, end: number): number {
-  let result = 0;
-  let shift = 1;
-  while (pos < end) {
-    const b = buf[pos++] as number;
-    result += (b & 0x7f) * shift;
-    if (b < 0x80) return result;
-    shift *= 128;
-  }
-  throw new Error('truncated varint');
-}
-
-function skip(buf: Buffer, end: number, wt: number): void {
-  if (wt === 0) varint(buf, end);
-  else if (wt === 2) {
-    const len = varint(buf, end);
-    pos += len;
-  } else if (wt === 1) pos += 8;
-  else if (wt === 5) pos += 4;
-  else throw new Error(`wire type ${wt}`);
-}
-
 /** The seq of an event frame, or -1 when the frame is not an event (a server frame carries one kind). */
 function eventSeq(buf: Buffer, start: number, end: number): number {
-  pos = start;
-  while (pos < end) {
+  cursor.pos = start;
+  while (cursor.pos < end) {
     const key = varint(buf, end);
     if (key === SM_EVENT * 8 + 2) {
       const len = varint(buf, end);
-      const evEnd = pos + len;
-      while (pos < evEnd) {
+      const evEnd = cursor.pos + len;
+      while (cursor.pos < evEnd) {
         const k = varint(buf, evEnd);
         if (k === EV_SEQ * 8) return varint(buf, evEnd);
         skip(buf, evEnd, k & 7);
