@@ -122,8 +122,26 @@ export interface PhaseLatency {
   count: number;
 }
 
+/** What the storm's member sockets counted (each member process reports these; the storm sums them). */
+export interface StormCounts {
+  /** Seqs some socket never got (both must be 0). */
+  missing: number;
+  duplicates: number;
+  /** Rejoins that replayed what they missed; those that did not, by reason (e.g. too_old). */
+  recovered: number;
+  resync: Record<string, number>;
+  /** Events replayed in all (JoinReply.missed summed). */
+  replayed: number;
+  /** StreamReset notices received. */
+  resets: number;
+  /** Error replies and unreadable frames on member sockets. */
+  errors: number;
+  /** Member sockets the server closed, by code (a drop is not counted). */
+  closes: Record<string, number>;
+}
+
 /** One recovery storm. */
-export interface StormResult {
+export interface StormResult extends StormCounts {
   /** e.g. `storm-10k-memory`. */
   id: string;
   sockets: number;
@@ -143,20 +161,6 @@ export interface StormResult {
   /** That seq, and the last one published. */
   stormEndSeq: number;
   finalSeq: number;
-  /** Seqs some socket never got (both must be 0). */
-  missing: number;
-  duplicates: number;
-  /** Rejoins that replayed what they missed; those that did not, by reason (e.g. too_old). */
-  recovered: number;
-  resync: Record<string, number>;
-  /** Events replayed in all (JoinReply.missed summed). */
-  replayed: number;
-  /** StreamReset notices received. */
-  resets: number;
-  /** Error replies and unreadable frames on member sockets. */
-  errors: number;
-  /** Member sockets the server closed, by code (a drop is not counted). */
-  closes: Record<string, number>;
   publish: { sent: number; errors: number; unanswered: number; before: PhaseLatency; during: PhaseLatency; after: PhaseLatency };
   /** Server processes' CPU from the drop to caught up (summed), s; their peak RSS (summed), bytes. */
   serverCpu: { user: number; system: number };

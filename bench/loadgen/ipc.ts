@@ -2,7 +2,7 @@
  * Messages between the bench runner and its load-generator processes (over the `fork` IPC
  * channel). Plain JSON: histograms travel as HdrHistogram's compressed base64 form.
  */
-import type { PeerName, PhaseLatency } from '../types.js';
+import type { PeerName, PhaseLatency, StormCounts } from '../types.js';
 import type { MemberEncoding } from './dialect.js';
 
 /** Where the server under test listens and how to speak to it. */
@@ -152,21 +152,13 @@ export type FromStorm =
       firstError: string | undefined;
     }
   | { type: 'storm-caught'; atNs: number }
-  | {
+  | (StormCounts & {
       type: 'storm-report';
       sockets: number;
       /** Sockets whose last seq reached the final one. */
       complete: number;
-      missing: number;
-      duplicates: number;
-      recovered: number;
-      resync: Record<string, number>;
-      replayed: number;
-      resets: number;
-      errors: number;
       firstError: string | undefined;
-      closes: Record<string, number>;
-    }
+    })
   | { type: 'storm-seq'; seq: number }
   | { type: 'storm-stopped'; seq: number; sent: number; before: PhaseLatency; during: PhaseLatency; after: PhaseLatency; errors: number; unanswered: number }
   | { type: 'fatal'; message: string };
