@@ -11,9 +11,9 @@
  * ring counts against `maxBytes`; past it the least recently published streams lose their events
  * (and, without members, the stream), which readers then see as a miss, never as a silent gap.
  */
-import { randomBytes } from 'node:crypto';
 import { encodeEventProto } from '../protocol/events.js';
 import type { Broker, BrokerHandlers, HistoryQuery, HistoryRead, PresenceNotice, Publication, SequencedPublication, StreamPosition } from './broker.js';
+import { EpochSource } from './epochs.js';
 import { EventRing } from './event-ring.js';
 import { DEFAULT_HISTORY, type HistoryPolicy, HistoryRules } from '../config/history-rules.js';
 
@@ -47,15 +47,11 @@ interface Stream {
   touchedMs: number;
 }
 
-/** A new epoch: 16 hex characters. */
-export function newEpoch(): string {
-  return randomBytes(8).toString('hex');
-}
-
 class MemoryBroker implements Broker {
   readonly kind = 'memory';
   private handlers: BrokerHandlers | undefined;
   private readonly streams = new Map<string, Stream>();
+  private readonly epochs = new EpochSource();
   private readonly rules: HistoryRules;
   private readonly maxBytes: number;
   private readonly streamTtlMs: number;
@@ -85,7 +81,7 @@ class MemoryBroker implements Broker {
 
   private create(room: string, policy: HistoryPolicy): Stream {
     const ring = policy.size > 0 ? new EventRing(policy.size) : undefined;
-    const s: Stream = { room, epoch: newEpoch(), policy, seq: 0, ring, bytes: STREAM_OVERHEAD, open: false, touchedMs: this.now() };
+    const s: Stream = { room, epoch: this.epochs.next(), policy, seq: 0, ring, bytes: STREAM_OVERHEAD, open: false, touchedMs: this.now() };
     this.streams.set(room, s);
     this.totalBytes += STREAM_OVERHEAD;
     return s;

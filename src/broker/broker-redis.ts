@@ -37,7 +37,7 @@ import { DEFAULT_HISTORY, HistoryRules } from '../config/history-rules.js';
 import { connectAccess, type RedisAccess, type RedisTarget } from './redis-access.js';
 import { AdminChannel } from './redis-admin.js';
 import { defineScripts, type ScriptedRedis } from './redis-commands.js';
-import { EpochSource } from './redis-epochs.js';
+import { EpochSource } from './epochs.js';
 import { isConnectionError, OutageLog, RedisUnavailableError } from './redis-outage.js';
 import { RoomReads } from './redis-reads.js';
 import { DeliveryOrder, type RoomEvent } from './redis-repair.js';

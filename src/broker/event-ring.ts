@@ -166,13 +166,6 @@ export class EventRing {
     this.n += 1;
   }
 
-  /** The frame of the newest event (a view, valid until the next push). */
-  newestFrame(): Uint8Array {
-    const slot = (this.head + this.n - 1) % this.cap;
-    const off = this.offs[slot] as number;
-    return this.data.subarray(off, off + (this.lens[slot] as number));
-  }
-
   /** Copies of the events with time >= `sinceMs`, oldest first. */
   read(sinceMs: number): StoredEvent[] {
     const out: StoredEvent[] = [];

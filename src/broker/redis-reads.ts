@@ -6,7 +6,7 @@ import { spliceEventFrame } from '../protocol/events.js';
 import type { HistoryQuery, HistoryRead, StoredEvent, StreamPosition } from './broker.js';
 import type { HistoryRules } from '../config/history-rules.js';
 import type { Reply, ScriptedRedis } from './redis-commands.js';
-import type { EpochSource } from './redis-epochs.js';
+import type { EpochSource } from './epochs.js';
 import type { RoomEvent } from './redis-repair.js';
 import { parseEntries, type RawEntries, roomKeys, type StreamEntry } from './redis-scripts.js';
 

@@ -1,9 +1,9 @@
-/** Where the Redis broker gets a fresh epoch, the name of a new life of a room's seq. */
+/** Where a broker gets a fresh epoch, the name of a new life of a room's seq. */
 import { randomBytes } from 'node:crypto';
 
 /**
- * Fresh epochs (16 hex characters) from a pool of random bytes: every publish passes one, in
- * case it has to start the room's stream, so they must be cheap.
+ * Fresh epochs (16 hex characters) from a pool of random bytes: the Redis broker passes one with
+ * every publish, in case it has to start the room's stream, so they must be cheap.
  */
 export class EpochSource {
   private pool = Buffer.alloc(0);
