@@ -60,19 +60,23 @@ export function spliceEventFrame(eventWithoutSeq: Uint8Array, seq: number): Uint
   return eventWriter.finish(true);
 }
 
-/** The fields of an Event encoded without its seq (for the JSON frame of a spliced event). */
-export function decodeEventFields(eventWithoutSeq: Uint8Array, seq: number): EventFields {
-  const e = v1.Event.decode(eventWithoutSeq);
+/** The publish path's fields of a decoded Event, with `seq` given. */
+function fieldsOf(e: EventMessage, seq: number): EventFields {
   return {
-    room: e.room,
+    room: e.room ?? '',
     seq,
-    timeUs: typeof e.timeUs === 'number' ? e.timeUs : Number(e.timeUs),
+    timeUs: longToNumber(e.timeUs),
     text: e.text ?? undefined,
     data: e.data ?? undefined,
-    connId: e.connId,
-    userId: e.userId,
-    source: e.source,
+    connId: e.connId ?? '',
+    userId: e.userId ?? '',
+    source: e.source ?? '',
   };
+}
+
+/** The fields of an Event encoded without its seq (for the JSON frame of a spliced event). */
+export function decodeEventFields(eventWithoutSeq: Uint8Array, seq: number): EventFields {
+  return fieldsOf(v1.Event.decode(eventWithoutSeq), seq);
 }
 
 /** The Event inside a complete event frame, as a plain message (for replies that list events). */
@@ -84,18 +88,8 @@ export function eventOfFrame(frame: Uint8Array): EventMessage {
 
 /** The fields of a complete event frame (`ServerMessage{event}` as protobuf, e.g. a stored one). */
 export function decodeEventFrame(frame: Uint8Array): EventFields {
-  const e = v1.ServerMessage.decode(frame).event;
-  if (e === null || e === undefined) throw new Error('not an event frame');
-  return {
-    room: e.room ?? '',
-    seq: longToNumber(e.seq),
-    timeUs: longToNumber(e.timeUs),
-    text: e.text ?? undefined,
-    data: e.data ?? undefined,
-    connId: e.connId ?? '',
-    userId: e.userId ?? '',
-    source: e.source ?? '',
-  };
+  const e = eventOfFrame(frame);
+  return fieldsOf(e, longToNumber(e.seq));
 }
 
 /**
