@@ -5,6 +5,7 @@
  * and one in {@link KINDS}; the option table and everything derived from it follow.
  */
 import { z } from 'zod';
+import { ROOM_NAME_PATTERN } from '../protocol/limits.js';
 import { type HistoryRule, parseHistoryRules } from './history-rules.js';
 
 /** The TypeScript type of each kind's value (an enum's is narrowed to its values in options.ts). */
@@ -93,7 +94,7 @@ export const KINDS: { readonly [K in Kind]: KindImpl<K> } = {
     schema: () =>
       z.array(
         z.strictObject({
-          rooms: z.string().regex(/^(\*|[A-Za-z0-9_.:@~=+-]{1,128}\*?)$/, 'a room name, a prefix ending in *, or *'),
+          rooms: z.string().refine((r) => r === '*' || ROOM_NAME_PATTERN.test(r.endsWith('*') ? r.slice(0, -1) : r), 'a room name, a prefix ending in *, or *'),
           size: z.number().int().min(0).max(1_000_000),
           ttlSec: z
             .number()

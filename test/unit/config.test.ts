@@ -35,6 +35,24 @@ describe('config', () => {
     assert.equal(viaEnv.config.port, 1111, 'ROOMCAST_CONFIG names the file');
   });
 
+  it('reads history rules from the file as objects and from flags and environment as pattern/size/ttlSec, and refuses bad ones', () => {
+    const path = file({ history: [{ rooms: 'chat:*', size: 200, ttlSec: 600 }] });
+    assert.deepEqual(loadConfig(['--config', path], {}).config.history, [{ rooms: 'chat:*', size: 200, ttlSec: 600 }]);
+    const fromFlag = loadConfig(['--history', 'chat:*/200/600, */0/0'], {}).config.history;
+    assert.deepEqual(fromFlag, [
+      { rooms: 'chat:*', size: 200, ttlSec: 600 },
+      { rooms: '*', size: 0, ttlSec: 0 },
+    ]);
+    assert.deepEqual(loadConfig([], { ROOMCAST_HISTORY: 'lobby/5/10' }).config.history, [{ rooms: 'lobby', size: 5, ttlSec: 10 }]);
+    assert.throws(
+      () => loadConfig(['--history', 'chat:*/200'], {}),
+      (err: Error) => err instanceof ConfigError && err.message.includes('--history: history rule "chat:*/200"'),
+    );
+    assert.throws(() => loadConfig(['--history', 'bad room!/1/1'], {}), ConfigError);
+    assert.throws(() => configFrom({ history: [{ rooms: 'a*b*', size: 1, ttlSec: 1 }] }), /a room name, a prefix ending in \*, or \*/);
+    assert.throws(() => configFrom({ history: [{ rooms: '*', size: -1, ttlSec: 1 }] }), ConfigError);
+  });
+
   it('parses each kind from strings', () => {
     const { config } = loadConfig(['--allow-js-fallback', '--slow-consumer', 'drop'], { ROOMCAST_LOG_LEVEL: 'debug', ROOMCAST_API_KEY: 'k'.repeat(20) });
     assert.equal(config.allowJsFallback, true);
